@@ -1,0 +1,708 @@
+"""One turn's execution: apply commands, run tools, advance, render, build the record.
+
+`TurnRun` is private; `Session` is the public face. The order inside a turn:
+
+1. interpret (or reuse the commands a crashed run recorded), save them with the pending turn;
+2. apply each command through the machine (`FlowSpec`): refusals become `Rejected`;
+3. on entering a state run its tools, then take automatic transitions whose guards pass;
+4. if anything was refused, ask the interpreter once more with the reasons and apply that;
+5. count turns without progress (the re-prompt ladder: hand off after `max_attempts`);
+6. render the reply and build the `TurnRecord`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from cxflow.commands import (
+    Cancel,
+    Claim,
+    Clarify,
+    Command,
+    Handoff,
+    NoOp,
+    SetSlot,
+    StartFlow,
+    Take,
+)
+from cxflow.errors import FlowRuntimeError, ToolError
+from cxflow.interpreter import (
+    EventView,
+    Interpretation,
+    Interpreter,
+    SlotView,
+    TurnView,
+    interpretation_from_raw,
+)
+from cxflow.machine import FlowSpec, Refusal, guard_message, guard_name
+from cxflow.records import (
+    Claimed,
+    Confirmation,
+    Frame,
+    PendingTurn,
+    Rejected,
+    Reply,
+    SessionSnapshot,
+    Timings,
+    ToolCallRecord,
+    TransitionTaken,
+    TurnRecord,
+    Usage,
+)
+from cxflow.reply import HANDOFF_TEXT, describe_slots, render, render_reply
+from cxflow.store import Store
+from cxflow.tool import Tool, ToolCallContext, canonical_json, idempotency_key, jsonable
+
+if TYPE_CHECKING:
+    from cxflow.flow import Flow
+
+MAX_AUTO_STEPS = 64
+"""Automatic transitions one turn may take before the flow is declared stuck in a loop."""
+RECENT_TURNS = 4
+
+
+def _dump(slots: BaseModel) -> dict[str, Any]:
+    return slots.model_dump(mode="json")
+
+
+def _hash_args(arguments: Mapping[str, object]) -> str:
+    return hashlib.sha256(canonical_json(arguments).encode()).hexdigest()[:32]
+
+
+class TurnRun:
+    """The mutable working copy of a session for the duration of one turn."""
+
+    def __init__(
+        self,
+        *,
+        snapshot: SessionSnapshot,
+        pending: PendingTurn,
+        flows: Mapping[str, type[Flow[Any]]],
+        store: Store,
+        interpreter: Interpreter,
+        env: object,
+    ) -> None:
+        self.snap = snapshot
+        self.pending = pending
+        self.flows = flows
+        self.store = store
+        self.interpreter = interpreter
+        self.env = env
+        self.turn_no = pending.turn
+        self.flow_id = snapshot.flow
+        self.spec: FlowSpec = flows[snapshot.flow].spec
+        self.state = snapshot.state
+        self.slots: BaseModel = self.spec.slots_model.model_validate(snapshot.slots)
+        self.stack = [f.model_copy(deep=True) for f in snapshot.stack]
+        self.attempts = dict(snapshot.attempts)
+        self.confirmations = list(snapshot.confirmations)
+        self.entered_turn = snapshot.entered_turn
+        self.done = snapshot.done
+        self.outcome = snapshot.outcome
+        self.rejected: list[Rejected] = []
+        self.transitions: list[TransitionTaken] = []
+        self.tool_calls: list[ToolCallRecord] = []
+        self.claims: list[Claimed] = []
+        self.notes: list[str] = []
+        self.clarify = False
+        self.progress = False
+        self.tools_s = 0.0
+        self.usage = Usage()
+
+    # -- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def opening(
+        cls, snapshot: SessionSnapshot, flows: Mapping[str, type[Flow[Any]]], env: object
+    ) -> SessionSnapshot:
+        """Enter the initial state of a new session (tools, automatic transitions, prompt)."""
+        from cxflow.store import MemoryStore
+
+        run = cls(
+            snapshot=snapshot,
+            pending=PendingTurn(session_id=snapshot.session_id, turn=0, customer_text=""),
+            flows=flows,
+            store=MemoryStore(),
+            interpreter=_NoInterpreter(),
+            env=env,
+        )
+        run._enter_sync_tools_free()
+        reply = run._reply()
+        return run._snapshot(reply).model_copy(update={"version": 0})
+
+    def _enter_sync_tools_free(self) -> None:
+        state = self.spec.states[self.state]
+        if any(t.side_effect for t in state.tools) or state.tools:
+            raise FlowRuntimeError(
+                f"{self.flow_id}: the initial state {self.state!r} runs tools; tools run on a "
+                "customer turn. Move them to the next state."
+            )
+        step = self.spec.next_auto(self.state, self.slots)
+        if step is not None:
+            raise FlowRuntimeError(
+                f"{self.flow_id}: the initial state {self.state!r} leaves automatically at the "
+                "start; start the flow in the state that asks the customer."
+            )
+
+    # -- the turn ------------------------------------------------------------------------------
+
+    async def execute(self) -> tuple[SessionSnapshot, TurnRecord]:
+        """Run the turn; return the new snapshot and its record (nothing is stored here)."""
+        state_before = self.state
+        recorded = list(self.pending.attempts or [])
+        attempts: list[list[dict[str, Any]]] = []
+        interpret_s = machine_s = 0.0
+        feedback: tuple[str, ...] = ()
+        for attempt in (1, 2):
+            started = time.perf_counter()
+            if recorded:
+                raw = recorded.pop(0)
+                interp = interpretation_from_raw(raw) if raw else Interpretation(commands=[])
+            else:
+                view = self.view(feedback=feedback, attempt=attempt)
+                interp = await self.interpreter.interpret(view, self.pending.customer_text)
+                self._add_usage(interp.usage)
+            interpret_s += time.perf_counter() - started
+            commands = [c.model_dump(mode="json") for c in interp.commands]
+            attempts.append(commands)
+            self.pending = self.pending.model_copy(update={"attempts": list(attempts)})
+            self.store.save_pending(self.pending)
+            before = len(self.rejected)
+            if interp.error is not None:
+                self.rejected.append(
+                    Rejected(command=_short(interp.raw), reason=interp.error, attempt=attempt)
+                )
+            started = time.perf_counter()
+            tools_before = self.tools_s
+            for command in interp.commands:
+                await self._apply(command, attempt)
+            machine_s += time.perf_counter() - started - (self.tools_s - tools_before)
+            new_rejections = self.rejected[before:]
+            if not new_rejections or self.done or attempt == 2:
+                break
+            if interp.error is not None and not interp.commands and not _is_model(self):
+                break  # an offline interpreter gives the same garbage again
+            feedback = tuple(r.reason for r in new_rejections)
+        self._ladder(state_before)
+        reply = self._reply()
+        record = TurnRecord(
+            session_id=self.snap.session_id,
+            turn=self.turn_no,
+            flow=self.flow_id,
+            state_before=state_before,
+            state_after=self.state,
+            customer_text=self.pending.customer_text,
+            interpreter=getattr(self.interpreter, "name", type(self.interpreter).__name__),
+            commands=[c for a in attempts for c in a],
+            attempts=attempts,
+            rejected=self.rejected,
+            transitions=self.transitions,
+            tool_calls=self.tool_calls,
+            claims=self.claims,
+            reply=reply,
+            agent_view=_dump(self.slots),
+            timings=Timings(
+                interpret_ms=round(interpret_s * 1000, 3),
+                machine_ms=round(machine_s * 1000, 3),
+                tools_ms=round(self.tools_s * 1000, 3),
+            ),
+            usage=self.usage,
+            done=self.done,
+            outcome=self.outcome,
+        )
+        return self._snapshot(reply), record
+
+    def _add_usage(self, usage: Usage) -> None:
+        u = self.usage
+        self.usage = Usage(
+            model_calls=u.model_calls + usage.model_calls,
+            input_tokens=u.input_tokens + usage.input_tokens,
+            cached_input_tokens=u.cached_input_tokens + usage.cached_input_tokens,
+            output_tokens=u.output_tokens + usage.output_tokens,
+            thinking_tokens=u.thinking_tokens + usage.thinking_tokens,
+            cost_usd=u.cost_usd + usage.cost_usd,
+        )
+
+    def _snapshot(self, reply: Reply) -> SessionSnapshot:
+        return SessionSnapshot(
+            session_id=self.snap.session_id,
+            flow=self.flow_id,
+            root_flow=self.snap.root_flow,
+            state=self.state,
+            slots=_dump(self.slots),
+            version=self.turn_no,
+            done=self.done,
+            outcome=self.outcome,
+            stack=self.stack,
+            attempts=self.attempts,
+            confirmations=self.confirmations,
+            entered_turn=self.entered_turn,
+            last_reply=reply.text,
+            created_at=self.snap.created_at,
+        )
+
+    # -- the interpreter's view ----------------------------------------------------------------
+
+    def view(self, *, feedback: tuple[str, ...] = (), attempt: int = 1) -> TurnView:
+        """Build what the interpreter sees in the current state."""
+        spec, state = self.spec, self.spec.states[self.state]
+        fields = spec.slots_model.model_fields
+        slot_views: list[SlotView] = []
+        for name in spec.fillable(self.state, self.slots):
+            info = fields[name]
+            slot_views.append(
+                SlotView(
+                    name=name,
+                    description=info.description or "",
+                    json_schema=_value_schema(spec, name),
+                    parser=_parser_kind(info),
+                    choices=spec.choices(self.state, name, self.slots),
+                    value=getattr(self.slots, name),
+                    correction=name not in state.fills,
+                )
+            )
+        seen: set[str] = set()
+        events: list[EventView] = []
+        for t in state.events:
+            if t.event not in seen:
+                seen.add(t.event)
+                events.append(EventView(t.event, t.description, t.keywords))
+        known = {k: v for k, v in _dump(self.slots).items() if v is not None}
+        return TurnView(
+            flow=self.flow_id,
+            state=self.state,
+            purpose=state.purpose,
+            prompt=self.snap.last_reply,
+            slots=tuple(slot_views),
+            events=tuple(events),
+            known=known,
+            facts=tuple(f.name for f in spec.facts),
+            flows=tuple(sorted(f for f in self.flows if f != self.flow_id)),
+            history=self._recent,
+            feedback=feedback,
+            attempt=attempt,
+        )
+
+    def _recent(self) -> tuple[tuple[str, str], ...]:
+        records = self.store.turns(self.snap.session_id)[-RECENT_TURNS:]
+        return tuple((r.customer_text, r.reply.text) for r in records)
+
+    # -- applying commands ---------------------------------------------------------------------
+
+    def _reject(self, command: Command, refusal: Refusal, attempt: int) -> None:
+        self.rejected.append(
+            Rejected(
+                command=command.model_dump(mode="json"),
+                reason=refusal.reason,
+                guard=refusal.guard,
+                attempt=attempt,
+            )
+        )
+
+    async def _apply(self, command: Command, attempt: int) -> None:
+        if self.done:
+            self._reject(command, Refusal("the conversation already ended this turn"), attempt)
+            return
+        match command:
+            case SetSlot(slot=slot, value=value):
+                await self._set_slot(command, slot, value, attempt)
+            case Take(event=event):
+                await self._take(command, event, attempt)
+            case Clarify():
+                self.clarify = True
+                self.progress = True
+            case Cancel():
+                self._end_flow("cancelled", note="OK, I've cancelled that request.")
+            case Handoff(reason=reason):
+                self._handoff(reason or "the customer asked for a human")
+            case StartFlow(flow=flow):
+                await self._start_flow(command, flow, attempt)
+            case Claim(fact=fact, value=value):
+                if fact not in {f.name for f in self.spec.facts}:
+                    names = [f.name for f in self.spec.facts]
+                    self._reject(
+                        command, Refusal(f"unknown fact {fact!r}; facts: {names}"), attempt
+                    )
+                else:
+                    self.claims.append(Claimed(fact=fact, value=value))
+            case NoOp():
+                pass
+
+    async def _set_slot(self, command: Command, slot: str, value: object, attempt: int) -> None:
+        typed, refusal = self.spec.check_value(self.state, slot, value, self.slots)
+        if refusal is not None:
+            self._reject(command, refusal, attempt)
+            return
+        old = getattr(self.slots, slot)
+        if old == typed:
+            return
+        updates: dict[str, object] = {slot: typed}
+        rewind_to: str | None = None
+        if old is not None:  # a correction: what was computed from the old value is stale
+            for dependent in self.spec.dependents.get(slot, ()):
+                updates[dependent] = None
+            self.confirmations = []
+            if slot not in self.spec.states[self.state].fills:
+                rewind_to = self.spec.asked_in[slot]
+        self.slots = self.slots.model_copy(update=updates)
+        self.progress = True
+        if rewind_to is not None:
+            self.transitions.append(
+                TransitionTaken(
+                    flow=self.flow_id,
+                    event=f"correct_{slot}",
+                    source=self.state,
+                    target=rewind_to,
+                    auto=True,
+                )
+            )
+            await self._enter(rewind_to)
+        else:
+            await self._advance()
+
+    async def _take(self, command: Command, event: str, attempt: int) -> None:
+        decision = self.spec.take(self.state, event, self.slots)
+        if isinstance(decision, Refusal):
+            self._reject(command, decision, attempt)
+            guard = next(
+                (
+                    g
+                    for t in self.spec.states[self.state].events
+                    if t.event == event
+                    for g in (*t.conds, *t.unless)
+                    if guard_name(g) == decision.guard
+                ),
+                None,
+            )
+            if guard is not None and guard_message(guard):
+                self.notes.append(guard_message(guard))
+            return
+        if decision.confirms and self.entered_turn >= self.turn_no:
+            self._reject(
+                command,
+                Refusal(
+                    f"{event!r} confirms {list(decision.confirms)}, but the customer has not "
+                    "seen what they confirm yet: confirmation must come in a later turn"
+                ),
+                attempt,
+            )
+            return
+        for name in decision.confirms:
+            tool = self.spec.tools[name]
+            self.confirmations.append(
+                Confirmation(
+                    tool=name,
+                    arguments_hash=_hash_args(self._arguments(tool)),
+                    turn=self.turn_no,
+                )
+            )
+        self.progress = True
+        self.transitions.append(
+            TransitionTaken(
+                flow=self.flow_id,
+                event=event,
+                source=self.state,
+                target=decision.target,
+                auto=False,
+            )
+        )
+        await self._enter(decision.target)
+
+    async def _start_flow(self, command: Command, flow: str, attempt: int) -> None:
+        if flow not in self.flows:
+            self._reject(
+                command, Refusal(f"unknown flow {flow!r}; flows: {sorted(self.flows)}"), attempt
+            )
+            return
+        if flow == self.flow_id or any(f.flow == flow for f in self.stack):
+            self._reject(command, Refusal(f"flow {flow!r} is already running"), attempt)
+            return
+        self.stack.append(
+            Frame(
+                flow=self.flow_id,
+                state=self.state,
+                slots=_dump(self.slots),
+                attempts=self.attempts,
+                confirmations=self.confirmations,
+                entered_turn=self.entered_turn,
+            )
+        )
+        child = self.flows[flow].spec
+        shared = {
+            k: v
+            for k, v in _dump(self.slots).items()
+            if v is not None and k in child.slots_model.model_fields
+        }
+        self.transitions.append(
+            TransitionTaken(
+                flow=self.flow_id,
+                event=f"start_{flow}",
+                source=self.state,
+                target=f"{flow}.{child.initial}",
+                auto=False,
+            )
+        )
+        self.flow_id, self.spec = flow, child
+        self.slots = child.slots_model.model_validate(shared)
+        self.attempts, self.confirmations = {}, []
+        self.progress = True
+        await self._enter(child.initial)
+
+    def _arguments(self, tool: Tool) -> dict[str, object]:
+        return {name: getattr(self.slots, name) for name in tool.reads}
+
+    # -- states, tools, automatic transitions --------------------------------------------------
+
+    async def _enter(self, state: str) -> None:
+        self.state = state
+        self.entered_turn = self.turn_no
+        spec_state = self.spec.states[state]
+        for tool in spec_state.tools:
+            if not await self._run_tool(tool):
+                break  # the failure handed off, or its error slot routes on it
+        await self._advance()
+
+    async def _advance(self) -> None:
+        for _ in range(MAX_AUTO_STEPS):
+            if self.done:
+                return
+            if self.spec.states[self.state].final:
+                self._finish_flow()
+                return
+            step = self.spec.next_auto(self.state, self.slots)
+            if step is None:
+                return
+            self.transitions.append(
+                TransitionTaken(
+                    flow=self.flow_id,
+                    event=step.event,
+                    source=self.state,
+                    target=step.target,
+                    auto=True,
+                )
+            )
+            self.state = step.target
+            self.entered_turn = self.turn_no
+            for tool in self.spec.states[self.state].tools:
+                if not await self._run_tool(tool):
+                    break
+        else:
+            raise FlowRuntimeError(
+                f"{self.flow_id}: more than {MAX_AUTO_STEPS} automatic transitions in one turn "
+                f"(stuck near {self.state!r}); give the loop a guard that ends it."
+            )
+
+    async def _run_tool(self, tool: Tool) -> bool:
+        """Run one tool; return False when it failed (and the failure was routed)."""
+        started = time.perf_counter()
+        arguments = self._arguments(tool)
+        json_args: dict[str, Any] = {k: jsonable(v) for k, v in arguments.items()}
+        key = (
+            idempotency_key(self.snap.session_id, self.turn_no, tool.name, json_args)
+            if tool.side_effect
+            else None
+        )
+        record = ToolCallRecord(
+            tool=tool.name, arguments=json_args, side_effect=tool.side_effect, idempotency_key=key
+        )
+        self.tool_calls.append(record)
+        try:
+            refusal = self._tool_refusal(tool, arguments)
+            if refusal is not None:
+                record.refused = refusal
+                return self._tool_failed(tool, refusal)
+            found = self.store.find_effect(key) if key is not None else None
+            if found is not None:
+                record.replayed = True
+                raw_updates: Mapping[str, object] | None = found
+            else:
+                ctx = ToolCallContext(self.snap.session_id, self.turn_no, key or "", json_args)
+                try:
+                    raw_updates = await self._call(tool, ctx)
+                except ToolError as exc:
+                    record.error = exc.message
+                    return self._tool_failed(tool, exc.message)
+                except Exception as exc:  # a crashing tool is a failed call, not a crashed turn
+                    record.error = f"{type(exc).__name__}: {exc}"
+                    return self._tool_failed(tool, record.error)
+            updates = self._check_updates(tool, raw_updates or {})
+            if key is not None and found is None:
+                self.store.record_effect(
+                    key,
+                    session_id=self.snap.session_id,
+                    turn=self.turn_no,
+                    tool=tool.name,
+                    updates=_jsonable_map(updates),
+                )
+            if tool.error_slot is not None:
+                updates[tool.error_slot] = None
+            record.updates = _jsonable_map(updates)
+            self.slots = self.slots.model_copy(update=updates)
+            return True
+        finally:
+            record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            self.tools_s += time.perf_counter() - started
+
+    def _tool_refusal(self, tool: Tool, arguments: Mapping[str, object]) -> str | None:
+        if tool.guard is not None and not tool.guard(self.slots):
+            message = guard_message(tool.guard)
+            return f"guard {guard_name(tool.guard)} refused {tool.name}" + (
+                f": {message}" if message else ""
+            )
+        if tool.needs_confirmation:
+            digest = _hash_args(arguments)
+            if not any(
+                c.tool == tool.name and c.arguments_hash == digest for c in self.confirmations
+            ):
+                return (
+                    f"{tool.name} needs the customer's confirmation of these arguments "
+                    "in an earlier turn; none was given"
+                )
+        return None
+
+    async def _call(self, tool: Tool, ctx: ToolCallContext) -> Mapping[str, object] | None:
+        result = tool.fn(self.slots, self.env, ctx)
+        if inspect.isawaitable(result):
+            import asyncio
+
+            try:
+                result = await asyncio.wait_for(result, tool.timeout_s)
+            except TimeoutError as exc:
+                raise ToolError(tool.name, f"timed out after {tool.timeout_s} s") from exc
+        return result
+
+    def _check_updates(self, tool: Tool, updates: Mapping[str, object]) -> dict[str, object]:
+        unknown = [k for k in updates if k not in tool.writes]
+        if unknown:
+            raise FlowRuntimeError(
+                f"tool {tool.name!r} wrote {unknown}, which it does not declare; add them to "
+                f"writes= (declared: {list(tool.writes)})."
+            )
+        typed: dict[str, object] = {}
+        for name, value in updates.items():
+            try:
+                typed[name] = self.spec.adapter(name).validate_python(value)
+            except ValidationError as exc:
+                raise FlowRuntimeError(
+                    f"tool {tool.name!r} wrote an invalid value to {name!r}: "
+                    f"{exc.errors()[0]['msg']}"
+                ) from exc
+        return typed
+
+    def _tool_failed(self, tool: Tool, message: str) -> bool:
+        if tool.error_slot is not None:
+            cleared: dict[str, object] = {w: None for w in tool.writes}
+            cleared[tool.error_slot] = message
+            self.slots = self.slots.model_copy(update=cleared)
+            return False
+        self._handoff(f"tool {tool.name} failed: {message}")
+        return False
+
+    # -- endings -------------------------------------------------------------------------------
+
+    def _finish_flow(self) -> None:
+        state = self.spec.states[self.state]
+        self._end_flow(state.outcome or "completed", note=render(state.say, self.slots), final=True)
+
+    def _end_flow(self, outcome: str, *, note: str, final: bool = False) -> None:
+        self.progress = True
+        if not self.stack:
+            self.done, self.outcome = True, outcome
+            if not final:
+                self.notes.append(note)
+            return
+        self.notes.append(note)
+        frame = self.stack.pop()
+        child_values = _dump(self.slots)
+        parent = self.flows[frame.flow].spec
+        merged = dict(frame.slots)
+        for k, v in child_values.items():
+            if k in parent.slots_model.model_fields and merged.get(k) is None:
+                merged[k] = v
+        self.transitions.append(
+            TransitionTaken(
+                flow=self.flow_id,
+                event=f"return_{outcome}",
+                source=self.state,
+                target=f"{frame.flow}.{frame.state}",
+                auto=True,
+            )
+        )
+        self.flow_id, self.spec, self.state = frame.flow, parent, frame.state
+        self.slots = parent.slots_model.model_validate(merged)
+        self.attempts, self.confirmations = frame.attempts, frame.confirmations
+        self.entered_turn = frame.entered_turn
+
+    def _handoff(self, reason: str) -> None:
+        self.progress = True
+        self.done, self.outcome = True, "handed_off"
+        self.stack = []
+        self.notes.append(HANDOFF_TEXT)
+        self.handoff_reason = reason
+
+    def _ladder(self, state_before: str) -> None:
+        if self.done:
+            return
+        if self.progress or self.state != state_before:
+            self.attempts.pop(self.state, None)
+            return
+        count = self.attempts.get(self.state, 0) + 1
+        self.attempts[self.state] = count
+        if count >= self.spec.max_attempts:
+            self._handoff(f"no progress after {count} attempts in {self.state!r}")
+        else:
+            self.notes.insert(0, "Sorry, I didn't get that.")
+
+    def _reply(self) -> Reply:
+        state = self.spec.states[self.state]
+        prefix = list(self.notes)
+        if self.done:
+            text = " ".join(p for p in prefix if p)
+            if not text:
+                text = render(state.say, self.slots)
+            return Reply(text=text)
+        if self.clarify:
+            prefix.append(describe_slots(self.spec, state))
+        return render_reply(self.spec, state, self.slots, prefix=prefix)
+
+
+class _NoInterpreter:
+    name = "none"
+
+    async def interpret(self, view: TurnView, text: str) -> Interpretation:
+        return Interpretation(commands=[])
+
+
+def _is_model(run: TurnRun) -> bool:
+    return getattr(run.interpreter, "is_model", False) is True
+
+
+def _short(raw: object) -> str:
+    text = repr(raw)
+    return text if len(text) <= 300 else text[:300] + f"... ({len(text)} chars)"
+
+
+def _jsonable_map(values: Mapping[str, object]) -> dict[str, Any]:
+    return {k: jsonable(v) for k, v in values.items()}
+
+
+def _value_schema(spec: FlowSpec, slot: str) -> dict[str, Any]:
+    schema = spec.adapter(slot).json_schema()
+    options = schema.get("anyOf")
+    if isinstance(options, list):
+        non_null = [o for o in options if o != {"type": "null"}]  # pyright: ignore[reportUnknownVariableType]
+        if len(non_null) == 1:  # pyright: ignore[reportUnknownArgumentType]
+            return dict(non_null[0])  # pyright: ignore[reportUnknownArgumentType]
+    return schema
+
+
+def _parser_kind(info: Any) -> str | None:
+    from cxflow.types import parser_kind
+
+    return parser_kind(info)

@@ -1,0 +1,140 @@
+"""The offline default interpreter: value parsers per slot type and keyword event picking.
+
+No model, no network, deterministic. For each slot fillable in the current state it runs the
+parser of the slot's kind (phone numbers, dates, integers, money, ids by pattern, choices by
+fuzzy match, yes/no, names); for events it matches the event's keywords (`<yes>`/`<no>` match a
+yes/no answer) and picks the best, refusing to guess between equally good ones. A filled slot is
+re-read only when the message sounds like a correction ("actually", "I meant", ...).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from cxflow import _parsers as p
+from cxflow.commands import Cancel, Command, Handoff, NoOp, SetSlot, Take
+from cxflow.interpreter import Interpretation, SlotView, TurnView
+
+__all__ = ["RuleInterpreter"]
+
+_HANDOFF = re.compile(
+    r"\b(human|real person|representative|supervisor|manager|live agent|speak to (an? )?agent)\b",
+    re.I,
+)
+_CANCEL = re.compile(
+    r"^\W*(cancel( that| this| it)?|never ?mind|forget (it|that)|stop|quit)\W*$", re.I
+)
+_CORRECTION = re.compile(
+    r"\b(actually|sorry|i meant|i mean|correction|wrong|not that|instead|rather|typo|mistake)\b",
+    re.I,
+)
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def _parse(slot: SlotView, text: str) -> object | None:
+    kind = slot.parser
+    if slot.choices is not None:
+        return p.parse_choice(text, list(slot.choices), aliases=_aliases(slot.choices))
+    if kind == "phone":
+        return p.parse_phone(text)
+    if kind == "date":
+        return p.parse_date(text)
+    if kind == "int":
+        return p.parse_int(text)
+    if kind == "float":
+        return p.parse_float(text)
+    if kind == "money":
+        value = p.parse_money(text)
+        return str(value) if value is not None else None
+    if kind == "yes_no":
+        return p.parse_yes_no(text)
+    if kind == "name":
+        return p.parse_name(text)
+    if kind == "id":
+        pattern = _pattern(slot)
+        return p.parse_pattern(text, pattern, upper=True) if pattern else None
+    if kind == "choice":
+        options = _enum_values(slot)
+        return p.parse_choice(text, options) if options else None
+    if kind == "text":
+        stripped = text.strip()
+        return stripped or None
+    return None
+
+
+def _aliases(choices: Any) -> dict[str, list[str]]:
+    return {value: [label] for value, label in choices.items() if label and label != value}
+
+
+def _pattern(slot: SlotView) -> str | None:
+    pattern = slot.json_schema.get("pattern")
+    return pattern.strip("^$") if isinstance(pattern, str) else None
+
+
+def _enum_values(slot: SlotView) -> list[str]:
+    values = slot.json_schema.get("enum")
+    return [str(v) for v in values] if isinstance(values, list) else []  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+
+
+class RuleInterpreter:
+    """Reads slot values with typed parsers and picks events by keywords (offline, free)."""
+
+    name = "rules"
+
+    async def interpret(self, view: TurnView, text: str) -> Interpretation:
+        """Return the commands the rules find in the message."""
+        return Interpretation(commands=self.commands(view, text))
+
+    def commands(self, view: TurnView, text: str) -> list[Command]:
+        """The synchronous core of `interpret`."""
+        text = text[:2_000]
+        if not text.strip():
+            return [NoOp()]
+        if _HANDOFF.search(text):
+            return [Handoff(reason="the customer asked for a human")]
+        if _CANCEL.match(text):
+            return [Cancel()]
+        refused = " ".join(view.feedback)
+        out: list[Command] = []
+        correcting = bool(_CORRECTION.search(text))
+        for slot in view.slots:
+            if slot.value is not None and not correcting:
+                continue
+            if slot.correction and not correcting:
+                continue
+            value = _parse(slot, text)
+            if value is None or value == slot.value:
+                continue
+            command = SetSlot(slot=slot.name, value=value)
+            if f"'{slot.name}'" in refused and view.attempt > 1:
+                continue  # refused once already: don't repeat it
+            out.append(command)
+        event = self._event(view, text)
+        if event is not None and not (view.attempt > 1 and f"'{event}'" in refused):
+            out.append(Take(event=event))
+        return out or [NoOp()]
+
+    def _event(self, view: TurnView, text: str) -> str | None:
+        words = set(_WORD.findall(text.lower()))
+        lowered = " " + " ".join(_WORD.findall(text.lower())) + " "
+        answer = p.parse_yes_no(text)
+        scores: dict[str, int] = {}
+        for event in view.events:
+            score = 0
+            for keyword in event.keywords:
+                if keyword == "<yes>":
+                    score += 3 if answer is True else 0
+                elif keyword == "<no>":
+                    score += 3 if answer is False else 0
+                elif " " in keyword:
+                    score += 2 if f" {keyword.lower()} " in lowered else 0
+                elif keyword.lower() in words:
+                    score += 1
+            if score:
+                scores[event.name] = score
+        if not scores:
+            return None
+        best = max(scores.values())
+        winners = [name for name, score in scores.items() if score == best]
+        return winners[0] if len(winners) == 1 else None

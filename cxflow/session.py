@@ -1,0 +1,301 @@
+"""Sessions: one conversation, run turn by turn (async core, thin sync wrapper).
+
+```
+customer text -> pending turn saved -> interpret -> machine applies commands (refusals go back
+for one retry) -> tools run on entering states -> reply rendered -> TurnRecord committed
+```
+A live session is its snapshot (state id, slots, bookkeeping), loaded from the store for every
+turn; no state machine instance is kept per session. A turn that crashed before its commit is
+completed by `resume()` with the commands it had recorded, and write tools already journaled
+under their idempotency key are not run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cxflow._turn import TurnRun
+from cxflow.errors import CxflowError, UnknownFlowError
+from cxflow.interpreter import Interpreter
+from cxflow.records import (
+    Divergence,
+    PendingTurn,
+    Rejected,
+    SessionSnapshot,
+    TurnRecord,
+)
+from cxflow.store import MemoryStore, Store
+
+if TYPE_CHECKING:
+    from cxflow.flow import Flow
+
+__all__ = ["ConversationEndedError", "Session", "Turn", "TurnListener"]
+
+TurnListener = Callable[[TurnRecord], None]
+
+
+class ConversationEndedError(CxflowError):
+    """A turn was sent to a session that already ended."""
+
+    def __init__(self, session_id: str, outcome: str | None) -> None:
+        self.session_id = session_id
+        self.outcome = outcome
+        super().__init__(
+            f"session {session_id!r} has ended ({outcome}); start a new session for a new "
+            "conversation."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """The result of one turn, as an embedding bot reads it."""
+
+    reply: str
+    state: str
+    flow: str
+    slots: Mapping[str, Any]
+    rejected: tuple[Rejected, ...]
+    divergences: tuple[Divergence, ...]
+    done: bool
+    outcome: str | None
+    record: TurnRecord
+
+
+_local = threading.local()
+
+
+def _run_sync(coro: Any) -> Any:
+    """Run a coroutine to completion from sync code, reusing one event loop per thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        coro.close()
+        raise RuntimeError(
+            "turn_sync() called from a running event loop; use `await session.turn(text)`."
+        )
+    runner: asyncio.Runner | None = getattr(_local, "runner", None)
+    if runner is None:
+        runner = _local.runner = asyncio.Runner()
+    return runner.run(coro)
+
+
+class Session:
+    """One conversation with a flow: send customer messages, read replies, state and slots."""
+
+    def __init__(
+        self,
+        snapshot: SessionSnapshot,
+        *,
+        flows: Mapping[str, type[Flow[Any]]],
+        store: Store,
+        interpreter: Interpreter,
+        env: object = None,
+    ) -> None:
+        """Wrap a stored snapshot; use `Session.start` or `Session.load` instead."""
+        self._snap = snapshot
+        self.flows = dict(flows)
+        self.store = store
+        self.interpreter = interpreter
+        self.env = env
+        self.listeners: list[TurnListener] = []
+
+    # -- creating and loading ------------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls,
+        flow: type[Flow[Any]],
+        *,
+        interpreter: Interpreter | None = None,
+        store: Store | None = None,
+        env: object = None,
+        flows: Mapping[str, type[Flow[Any]]] | None = None,
+        session_id: str | None = None,
+    ) -> Session:
+        """Start a conversation with a flow and store it at version 0.
+
+        Args:
+            flow: The flow class.
+            interpreter: Defaults to the offline `RuleInterpreter`.
+            store: Defaults to a new `MemoryStore`.
+            env: What tools act on; defaults to `flow.make_env()`.
+            flows: Flows reachable by `StartFlow` digressions (the flow itself is added).
+            session_id: Defaults to a random id.
+        """
+        known = {**(flows or {}), flow.flow_id: flow}
+        session = cls(
+            SessionSnapshot(
+                session_id=session_id or uuid.uuid4().hex,
+                flow=flow.flow_id,
+                root_flow=flow.flow_id,
+                state=flow.spec.initial,
+                slots={},
+            ),
+            flows=known,
+            store=store if store is not None else MemoryStore(),
+            interpreter=interpreter if interpreter is not None else _default_interpreter(),
+            env=env if env is not None else flow.make_env(),
+        )
+        session._snap = TurnRun.opening(session._snap, session.flows, session.env)
+        session.store.create_session(session._snap)
+        return session
+
+    @classmethod
+    def load(
+        cls,
+        session_id: str,
+        *,
+        flows: Mapping[str, type[Flow[Any]]],
+        store: Store,
+        interpreter: Interpreter | None = None,
+        env: object = None,
+    ) -> Session:
+        """Load a stored session (after a restart, or on another replica)."""
+        snap = store.load_session(session_id)
+        if snap.root_flow not in flows:
+            raise UnknownFlowError(snap.root_flow, sorted(flows))
+        root = flows[snap.root_flow]
+        return cls(
+            snap,
+            flows=flows,
+            store=store,
+            interpreter=interpreter if interpreter is not None else _default_interpreter(),
+            env=env if env is not None else root.make_env(),
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The session id."""
+        return self._snap.session_id
+
+    @property
+    def state(self) -> str:
+        """The current state id."""
+        return self._snap.state
+
+    @property
+    def flow(self) -> str:
+        """The flow currently running (a digression's, while one runs)."""
+        return self._snap.flow
+
+    @property
+    def slots(self) -> Mapping[str, Any]:
+        """The current slot values, as JSON."""
+        return dict(self._snap.slots)
+
+    @property
+    def reply(self) -> str:
+        """What the agent said last (the opening prompt before the first turn)."""
+        return self._snap.last_reply
+
+    @property
+    def done(self) -> bool:
+        """True once the conversation reached a final state, was cancelled or handed off."""
+        return self._snap.done
+
+    @property
+    def outcome(self) -> str | None:
+        """How the conversation ended: "completed", "cancelled", "handed_off", ... or None."""
+        return self._snap.outcome
+
+    @property
+    def version(self) -> int:
+        """Number of committed turns."""
+        return self._snap.version
+
+    @property
+    def snapshot(self) -> SessionSnapshot:
+        """A copy of the current snapshot."""
+        return self._snap.model_copy(deep=True)
+
+    def turns(self) -> list[TurnRecord]:
+        """The session's turn records, in order."""
+        return self.store.turns(self.id)
+
+    # -- running turns -------------------------------------------------------------------------
+
+    async def turn(self, text: str) -> Turn:
+        """Run one customer turn and return the agent's reply and the new situation.
+
+        Raises:
+            ConversationEndedError: The conversation already ended.
+            ConcurrencyError: Another writer committed this turn first; `Session.load` again.
+        """
+        if self._snap.done:
+            raise ConversationEndedError(self.id, self._snap.outcome)
+        pending = self.store.pending_turn(self.id)
+        if pending is not None and pending.turn == self._snap.version + 1:
+            await self._complete(pending)  # a crashed turn comes first
+            if self._snap.done:
+                raise ConversationEndedError(self.id, self._snap.outcome)
+        pending = PendingTurn(session_id=self.id, turn=self._snap.version + 1, customer_text=text)
+        self.store.save_pending(pending)
+        return await self._complete(pending)
+
+    def turn_sync(self, text: str) -> Turn:
+        """Run one customer turn from synchronous code (see `turn`)."""
+        result: Turn = _run_sync(self.turn(text))
+        return result
+
+    @property
+    def pending(self) -> PendingTurn | None:
+        """The turn begun but not committed (after a crash), if any."""
+        pending = self.store.pending_turn(self.id)
+        return pending if pending is not None and pending.turn == self._snap.version + 1 else None
+
+    async def resume(self) -> Turn | None:
+        """Complete a turn that was begun but not committed; None if there is none."""
+        pending = self.pending
+        return await self._complete(pending) if pending is not None else None
+
+    def resume_sync(self) -> Turn | None:
+        """Synchronous `resume`."""
+        result: Turn | None = _run_sync(self.resume())
+        return result
+
+    async def _complete(self, pending: PendingTurn) -> Turn:
+        started = time.perf_counter()
+        run = TurnRun(
+            snapshot=self._snap,
+            pending=pending,
+            flows=self.flows,
+            store=self.store,
+            interpreter=self.interpreter,
+            env=self.env,
+        )
+        snapshot, record = await run.execute()
+        store_started = time.perf_counter()
+        self.store.commit_turn(snapshot, record, expected_version=self._snap.version)
+        store_ms = (time.perf_counter() - store_started) * 1000
+        record.timings.store_ms = round(record.timings.store_ms + store_ms, 3)
+        record.timings.total_ms = round((time.perf_counter() - started) * 1000, 3)
+        self._snap = snapshot
+        for listener in self.listeners:
+            listener(record)
+        return Turn(
+            reply=record.reply.text,
+            state=snapshot.state,
+            flow=snapshot.flow,
+            slots=dict(snapshot.slots),
+            rejected=tuple(record.rejected),
+            divergences=tuple(record.divergences),
+            done=snapshot.done,
+            outcome=snapshot.outcome,
+            record=record,
+        )
+
+
+def _default_interpreter() -> Interpreter:
+    from cxflow.rule_interpreter import RuleInterpreter
+
+    return RuleInterpreter()

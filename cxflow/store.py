@@ -1,0 +1,162 @@
+"""Where sessions live: the `Store` protocol and the in-memory `MemoryStore`.
+
+A store keeps, per session, a snapshot row with a version (optimistic concurrency), an
+append-only turn log, the pending turn (the customer's text is saved before the turn runs, so a
+crash loses nothing), and a journal of write-tool effects keyed by idempotency key (so a resumed
+turn never repeats a side effect). `SqlStore` (cxflow.sql_store) is the persistent one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from cxflow.errors import ConcurrencyError, SessionNotFoundError
+from cxflow.records import PendingTurn, SessionSnapshot, TurnRecord
+
+__all__ = ["MemoryStore", "SessionSummary", "Store"]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """One line of a session listing."""
+
+    session_id: str
+    flow: str
+    state: str
+    version: int
+    done: bool
+    outcome: str | None
+    created_at: datetime
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Persistence of sessions, turns, pending turns and write effects."""
+
+    def create_session(self, snapshot: SessionSnapshot) -> None:
+        """Store a new session at version 0."""
+        ...
+
+    def load_session(self, session_id: str) -> SessionSnapshot:
+        """Return the latest committed snapshot; raise `SessionNotFoundError` if none."""
+        ...
+
+    def save_pending(self, pending: PendingTurn) -> None:
+        """Save (or replace) the session's uncommitted turn."""
+        ...
+
+    def pending_turn(self, session_id: str) -> PendingTurn | None:
+        """Return the session's uncommitted turn, if a turn was begun and not committed."""
+        ...
+
+    def commit_turn(
+        self, snapshot: SessionSnapshot, record: TurnRecord, *, expected_version: int
+    ) -> None:
+        """Atomically append the record, replace the snapshot and clear the pending turn.
+
+        Raises:
+            ConcurrencyError: The stored version is not `expected_version` (another writer
+                committed first); nothing was written.
+        """
+        ...
+
+    def turns(self, session_id: str) -> list[TurnRecord]:
+        """Return the session's turn records in order."""
+        ...
+
+    def find_effect(self, key: str) -> Mapping[str, Any] | None:
+        """Return the updates a write tool produced under this idempotency key, if it ran."""
+        ...
+
+    def record_effect(
+        self, key: str, *, session_id: str, turn: int, tool: str, updates: Mapping[str, Any]
+    ) -> None:
+        """Journal a write tool's result right after it ran (before the turn commits)."""
+        ...
+
+    def list_sessions(self, limit: int = 50) -> list[SessionSummary]:
+        """Return the most recent sessions, newest first."""
+        ...
+
+
+class MemoryStore:
+    """A store in process memory: fast, for tests, simulations and single-process bots.
+
+    Snapshots are kept as JSON text, so a live session costs a few hundred bytes and nothing
+    outside the store can mutate a stored session.
+    """
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, str] = {}
+        self._versions: dict[str, int] = {}
+        self._turns: dict[str, list[TurnRecord]] = {}
+        self._pending: dict[str, PendingTurn] = {}
+        self._effects: dict[str, dict[str, Any]] = {}
+
+    def create_session(self, snapshot: SessionSnapshot) -> None:
+        """Store a new session at version 0."""
+        self._sessions[snapshot.session_id] = snapshot.model_dump_json()
+        self._versions[snapshot.session_id] = snapshot.version
+        self._turns[snapshot.session_id] = []
+
+    def load_session(self, session_id: str) -> SessionSnapshot:
+        """Return the latest committed snapshot."""
+        raw = self._sessions.get(session_id)
+        if raw is None:
+            raise SessionNotFoundError(session_id)
+        return SessionSnapshot.model_validate_json(raw)
+
+    def save_pending(self, pending: PendingTurn) -> None:
+        """Save (or replace) the session's uncommitted turn."""
+        self._pending[pending.session_id] = pending.model_copy(deep=True)
+
+    def pending_turn(self, session_id: str) -> PendingTurn | None:
+        """Return the session's uncommitted turn, if any."""
+        found = self._pending.get(session_id)
+        return found.model_copy(deep=True) if found is not None else None
+
+    def commit_turn(
+        self, snapshot: SessionSnapshot, record: TurnRecord, *, expected_version: int
+    ) -> None:
+        """Append the record and replace the snapshot if the version still matches."""
+        sid = snapshot.session_id
+        current = self._versions.get(sid)
+        if current is None:
+            raise SessionNotFoundError(sid)
+        if current != expected_version:
+            raise ConcurrencyError(sid, expected_version, current)
+        self._sessions[sid] = snapshot.model_dump_json()
+        self._versions[sid] = snapshot.version
+        self._turns[sid].append(record)
+        self._pending.pop(sid, None)
+
+    def turns(self, session_id: str) -> list[TurnRecord]:
+        """Return the session's turn records in order."""
+        if session_id not in self._turns:
+            raise SessionNotFoundError(session_id)
+        return list(self._turns[session_id])
+
+    def find_effect(self, key: str) -> Mapping[str, Any] | None:
+        """Return the journaled updates of a write tool call, if it ran."""
+        return self._effects.get(key)
+
+    def record_effect(
+        self, key: str, *, session_id: str, turn: int, tool: str, updates: Mapping[str, Any]
+    ) -> None:
+        """Journal a write tool's result."""
+        self._effects[key] = dict(updates)
+
+    def list_sessions(self, limit: int = 50) -> list[SessionSummary]:
+        """Return the most recent sessions, newest first."""
+        snaps = [SessionSnapshot.model_validate_json(raw) for raw in self._sessions.values()]
+        snaps.sort(key=lambda s: s.created_at, reverse=True)
+        return [_summary(s) for s in snaps[:limit]]
+
+
+def _summary(s: SessionSnapshot) -> SessionSummary:
+    return SessionSummary(
+        s.session_id, s.root_flow, s.state, s.version, s.done, s.outcome, s.created_at
+    )

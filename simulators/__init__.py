@@ -1,0 +1,1 @@
+"""Customer simulators and customer-side state (phones, personas)."""

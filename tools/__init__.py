@@ -1,0 +1,1 @@
+"""Domain tools over domain databases."""

@@ -1,0 +1,1 @@
+"""The terminal TUI (the `tui` extra)."""
