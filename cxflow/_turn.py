@@ -57,7 +57,7 @@ from cxflow.records import (
 )
 from cxflow.reply import HANDOFF_TEXT, describe_slots, render, render_reply
 from cxflow.store import Store
-from cxflow.tool import Tool, ToolCallContext, canonical_json, idempotency_key, jsonable
+from cxflow.tooling import Tool, ToolCallContext, canonical_json, idempotency_key, jsonable
 
 if TYPE_CHECKING:
     from cxflow.flow import Flow

@@ -7,6 +7,7 @@ the current state and refuses the rest as `Rejected(command, reason)`.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -24,7 +25,7 @@ __all__ = [
     "parse_commands",
 ]
 
-_FROZEN = ConfigDict(extra="forbid", frozen=True)
+_FROZEN = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class SetSlot(BaseModel):
@@ -95,7 +96,11 @@ Command = Annotated[
     SetSlot | Take | Clarify | Cancel | Handoff | StartFlow | Claim | NoOp,
     Field(discriminator="type"),
 ]
-_COMMANDS: TypeAdapter[list[Command]] = TypeAdapter(list[Command])
+
+
+@cache
+def _commands_adapter() -> TypeAdapter[list[Command]]:
+    return TypeAdapter(list[Command])
 
 
 def parse_commands(data: object) -> list[Command]:
@@ -104,4 +109,4 @@ def parse_commands(data: object) -> list[Command]:
     Raises:
         pydantic.ValidationError: The output is not a list of known commands.
     """
-    return _COMMANDS.validate_python(data)
+    return _commands_adapter().validate_python(data)

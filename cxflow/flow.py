@@ -43,7 +43,7 @@ from statemachine.transition import Transition
 from statemachine.transition_list import TransitionList
 
 from cxflow.errors import FlowDefinitionError
-from cxflow.tool import Tool
+from cxflow.tooling import Tool
 
 __all__ = [
     "CustomerAction",

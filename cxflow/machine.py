@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from cxflow.tool import Tool
+from cxflow.tooling import Tool
 
 if TYPE_CHECKING:
     from cxflow.flow import CustomerAction

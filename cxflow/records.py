@@ -30,7 +30,7 @@ __all__ = [
 
 TURN_RECORD_VERSION = 1
 Outcome = Literal["completed", "refused", "cancelled", "handed_off"] | str
-_RECORD = ConfigDict(extra="forbid")
+_RECORD = ConfigDict(extra="forbid", defer_build=True)
 
 
 def utcnow() -> datetime:

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from cxflow.machine import FlowSpec, StateSpec
 from cxflow.records import Reply
-from cxflow.tool import jsonable
+from cxflow.tooling import jsonable
 
 __all__ = ["HANDOFF_TEXT", "render", "render_reply"]
 

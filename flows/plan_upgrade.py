@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from cxflow.tools.telecom import Customer, Line, TelecomTools, load_telecom_db, sample_db_path
 from pydantic import BaseModel, Field
 
 from cxflow.flow import Flow, SharedFact, State, auto, describe
-from cxflow.tool import ToolCallContext, tool
+from cxflow.tooling import ToolCallContext, tool
+from cxflow.tools.telecom import Customer, Line, TelecomTools, load_telecom_db, sample_db_path
 from cxflow.types import PersonName, PhoneNumber
 
 
