@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from cxflow._view import build_view
 from cxflow.commands import (
     Cancel,
     Claim,
@@ -33,10 +34,8 @@ from cxflow.commands import (
 )
 from cxflow.errors import FlowRuntimeError, ToolError
 from cxflow.interpreter import (
-    EventView,
     Interpretation,
     Interpreter,
-    SlotView,
     TurnView,
     interpretation_from_raw,
 )
@@ -251,39 +250,12 @@ class TurnRun:
 
     def view(self, *, feedback: tuple[str, ...] = (), attempt: int = 1) -> TurnView:
         """Build what the interpreter sees in the current state."""
-        spec, state = self.spec, self.spec.states[self.state]
-        fields = spec.slots_model.model_fields
-        slot_views: list[SlotView] = []
-        for name in spec.fillable(self.state, self.slots):
-            info = fields[name]
-            slot_views.append(
-                SlotView(
-                    name=name,
-                    description=info.description or "",
-                    json_schema=_value_schema(spec, name),
-                    parser=_parser_kind(info),
-                    choices=spec.choices(self.state, name, self.slots),
-                    value=getattr(self.slots, name),
-                    correction=name not in state.fills,
-                )
-            )
-        seen: set[str] = set()
-        events: list[EventView] = []
-        for t in state.events:
-            if t.event not in seen:
-                seen.add(t.event)
-                events.append(EventView(t.event, t.description, t.keywords))
-        known = {k: v for k, v in _dump(self.slots).items() if v is not None}
-        return TurnView(
-            flow=self.flow_id,
-            state=self.state,
-            purpose=state.purpose,
-            prompt=self.snap.last_reply,
-            slots=tuple(slot_views),
-            events=tuple(events),
-            known=known,
-            facts=tuple(f.name for f in spec.facts),
+        return build_view(
+            self.spec,
+            self.state,
+            self.slots,
             flows=tuple(sorted(f for f in self.flows if f != self.flow_id)),
+            prompt=self.snap.last_reply,
             history=self._recent,
             feedback=feedback,
             attempt=attempt,
@@ -690,19 +662,3 @@ def _short(raw: object) -> str:
 
 def _jsonable_map(values: Mapping[str, object]) -> dict[str, Any]:
     return {k: jsonable(v) for k, v in values.items()}
-
-
-def _value_schema(spec: FlowSpec, slot: str) -> dict[str, Any]:
-    schema = spec.adapter(slot).json_schema()
-    options = schema.get("anyOf")
-    if isinstance(options, list):
-        non_null = [o for o in options if o != {"type": "null"}]  # pyright: ignore[reportUnknownVariableType]
-        if len(non_null) == 1:  # pyright: ignore[reportUnknownArgumentType]
-            return dict(non_null[0])  # pyright: ignore[reportUnknownArgumentType]
-    return schema
-
-
-def _parser_kind(info: Any) -> str | None:
-    from cxflow.types import parser_kind
-
-    return parser_kind(info)

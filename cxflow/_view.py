@@ -1,0 +1,78 @@
+"""What an interpreter sees in a state: fillable slots (typed, with choices), enabled events,
+known facts. Never the whole policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from cxflow.interpreter import EventView, SlotView, TurnView
+from cxflow.machine import FlowSpec
+from cxflow.types import literal_choices, parser_kind
+
+
+def build_view(
+    spec: FlowSpec,
+    state: str,
+    slots: BaseModel,
+    *,
+    flows: tuple[str, ...],
+    prompt: str,
+    history: Callable[[], tuple[tuple[str, str], ...]],
+    feedback: tuple[str, ...] = (),
+    attempt: int = 1,
+) -> TurnView:
+    """Build the interpreter's view of one state."""
+    state_spec = spec.states[state]
+    fields = spec.slots_model.model_fields
+    slot_views: list[SlotView] = []
+    for name in spec.fillable(state, slots):
+        info = fields[name]
+        choices = spec.choices(state, name, slots)
+        if choices is None and literal_choices(info):
+            choices = {value: value for value in literal_choices(info)}
+        slot_views.append(
+            SlotView(
+                name=name,
+                description=info.description or "",
+                json_schema=value_schema(spec, name),
+                parser=parser_kind(info),
+                choices=choices,
+                value=getattr(slots, name),
+                correction=name not in state_spec.fills,
+            )
+        )
+    seen: set[str] = set()
+    events: list[EventView] = []
+    for t in state_spec.events:
+        if t.event not in seen:
+            seen.add(t.event)
+            events.append(EventView(t.event, t.description, t.keywords))
+    known = {k: v for k, v in slots.model_dump(mode="json").items() if v is not None}
+    return TurnView(
+        flow=spec.flow_id,
+        state=state,
+        purpose=state_spec.purpose,
+        prompt=prompt,
+        slots=tuple(slot_views),
+        events=tuple(events),
+        known=known,
+        facts=tuple(f.name for f in spec.facts),
+        flows=flows,
+        history=history,
+        feedback=feedback,
+        attempt=attempt,
+    )
+
+
+def value_schema(spec: FlowSpec, slot: str) -> dict[str, Any]:
+    """The JSON schema of one slot's values, without the "or null" of optional slots."""
+    schema = spec.adapter(slot).json_schema()
+    options = schema.get("anyOf")
+    if isinstance(options, list):
+        non_null = [o for o in options if o != {"type": "null"}]  # pyright: ignore[reportUnknownVariableType]
+        if len(non_null) == 1:  # pyright: ignore[reportUnknownArgumentType]
+            return dict(non_null[0])  # pyright: ignore[reportUnknownArgumentType]
+    return schema

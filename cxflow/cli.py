@@ -1,0 +1,372 @@
+"""The `cxflow` command: list the flows, draw one, chat with one as the customer, replay a session.
+
+```
+cxflow flows                                        id and title of every reference flow
+cxflow graph FLOW [--format mermaid|dot|svg|png] [-o FILE]
+cxflow chat FLOW [--db PATH] [--session ID]         talk to a flow offline (RuleInterpreter)
+cxflow replay SESSION_ID [--db PATH]                rerun a stored session with zero model calls
+cxflow replay --list [--db PATH]                    the stored sessions, newest first
+```
+
+Sessions live in a SQLite file, `cxflow.db` in the current directory unless `--db` names another
+file or a SQLAlchemy URL (`postgresql+psycopg://...`). A user's mistake (an unknown flow or
+session, a missing database file) is one line on stderr starting `cxflow: error: ` and exit code
+2; other failures exit 1, Ctrl-C exits 130. Subcommands import what they need (the flows, the
+SQL store, Graphviz) only when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from cxflow import __version__
+from cxflow.errors import CxflowError, SessionNotFoundError, UnknownFlowError
+
+if TYPE_CHECKING:
+    from cxflow.flow import Flow
+    from cxflow.session import Session
+    from cxflow.sql_store import SqlStore
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+DEFAULT_DB = "cxflow.db"
+
+Command = Callable[[argparse.Namespace], int]
+
+
+class _UsageError(CxflowError):
+    """The command line asks for something that cannot be done as given (exit code 2)."""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, with a usage error reported as one `cxflow: error: ` line."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the problem and where to read the usage, then exit with code 2."""
+        self.exit(EXIT_USAGE, f"cxflow: error: {message}. See `{self.prog} --help`.\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the `cxflow` command line and return its exit code.
+
+    Args:
+        argv: The arguments after the program name; defaults to `sys.argv[1:]`.
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, and argparse's own usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE if exc.code else EXIT_OK
+    command: Command = args.command
+    try:
+        return command(args)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (_UsageError, UnknownFlowError, SessionNotFoundError) as exc:
+        _error(exc)
+        return EXIT_USAGE
+    except CxflowError as exc:
+        _error(exc)
+        return EXIT_FAILED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(
+        prog="cxflow",
+        description="Customer-service dialogue as explicit state graphs.",
+    )
+    parser.add_argument("--version", action="version", version=f"cxflow {__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    db_help = (
+        "session database: a SQLite file or a SQLAlchemy URL "
+        f"(default: {DEFAULT_DB} in the current directory)"
+    )
+
+    flows = sub.add_parser("flows", help="list the reference flows: id, two spaces, title")
+    flows.set_defaults(command=_flows)
+
+    graph = sub.add_parser("graph", help="draw a flow as Mermaid, DOT, SVG or PNG")
+    graph.add_argument("flow", metavar="FLOW", help="flow id (see `cxflow flows`)")
+    graph.add_argument(
+        "--format",
+        choices=("mermaid", "dot", "svg", "png"),
+        default="mermaid",
+        help="mermaid (default) and dot print text; svg and png need Graphviz's `dot`",
+    )
+    graph.add_argument(
+        "-o", "--output", metavar="FILE", help="write to FILE instead of stdout (png needs it)"
+    )
+    graph.set_defaults(command=_graph)
+
+    chat = sub.add_parser("chat", help="talk to a flow as the customer (offline)")
+    chat.add_argument("flow", metavar="FLOW", help="flow id (see `cxflow flows`)")
+    chat.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=db_help)
+    chat.add_argument("--session", metavar="ID", help="resume this stored session")
+    chat.set_defaults(command=_chat)
+
+    replay = sub.add_parser(
+        "replay", help="rerun a stored session without a model and check it is identical"
+    )
+    replay.add_argument("session_id", nargs="?", metavar="SESSION_ID", help="session to replay")
+    replay.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=db_help)
+    replay.add_argument("--list", action="store_true", help="list the stored sessions instead")
+    replay.set_defaults(command=_replay)
+    return parser
+
+
+# -- flows and graph ---------------------------------------------------------------------------
+
+
+def _flows(args: argparse.Namespace) -> int:
+    from cxflow.registry import reference_flows
+
+    for flow_id, flow in reference_flows().items():
+        print(f"{flow_id}  {flow.spec.title}")
+    return EXIT_OK
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from cxflow import graph
+    from cxflow.registry import get_flow
+
+    flow = get_flow(args.flow)
+    fmt: str = args.format
+    output: str | None = args.output
+    if fmt == "png" and output is None:
+        raise _UsageError("PNG is binary; give the file to write with -o FILE.")
+    if fmt in ("mermaid", "dot"):
+        text = graph.to_mermaid(flow) if fmt == "mermaid" else graph.to_dot(flow)
+        if output is None:
+            sys.stdout.write(text)
+            return EXIT_OK
+        data = text.encode()
+    else:
+        data = graph.render_image(flow, "svg" if fmt == "svg" else "png")
+        if output is None:
+            sys.stdout.write(data.decode())
+            return EXIT_OK
+    try:
+        Path(output).write_bytes(data)
+    except OSError as exc:
+        raise CxflowError(
+            f"cannot write {output}: {exc.strerror or exc}. Check the directory exists and is "
+            "writable."
+        ) from exc
+    return EXIT_OK
+
+
+# -- chat --------------------------------------------------------------------------------------
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from cxflow.registry import get_flow
+
+    flow = get_flow(args.flow)
+    db: str = args.db
+    if args.session is not None:
+        _require_db(db)
+    store = _open_store(db)
+    session: Session | None = None
+    try:
+        session = (
+            _resume(flow, args.session, store) if args.session is not None else _start(flow, store)
+        )
+        if not session.done:
+            _converse(session, interactive=sys.stdin.isatty())
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if session is not None:
+            outcome = session.outcome or ("ended" if session.done else "open")
+            print(
+                f"session {session.id} ({outcome}); replay with: cxflow replay {session.id} "
+                f"--db {shlex.quote(db)}",
+                file=sys.stderr,
+            )
+        store.close()
+    return EXIT_OK
+
+
+def _start(flow: type[Flow[Any]], store: SqlStore) -> Session:
+    from cxflow.registry import reference_flows
+    from cxflow.session import Session
+
+    session = Session.start(flow, store=store, flows=reference_flows())
+    print(f"agent> {session.reply}", flush=True)
+    return session
+
+
+def _resume(flow: type[Flow[Any]], session_id: str, store: SqlStore) -> Session:
+    from cxflow.registry import reference_flows
+    from cxflow.session import ConversationEndedError, Session
+
+    session = Session.load(session_id, flows=reference_flows(), store=store)
+    root = session.snapshot.root_flow
+    if root != flow.flow_id:
+        raise _UsageError(
+            f"session {session_id!r} is a conversation with {root!r}, not {flow.flow_id!r}. "
+            f"Resume it with: cxflow chat {root} --session {session_id}"
+        )
+    if session.done:
+        raise _UsageError(str(ConversationEndedError(session_id, session.outcome)))
+    print(f"agent> {session.reply}", flush=True)
+    pending = session.pending
+    if pending is not None:  # the previous run stopped mid-turn; finish that turn first
+        print(f"you> {pending.customer_text}")
+        turn = session.resume_sync()
+        if turn is not None:
+            print(f"agent> {turn.reply}", flush=True)
+    return session
+
+
+def _converse(session: Session, *, interactive: bool) -> None:
+    """Send each non-empty customer line to the session until it ends or the input does."""
+    for line in _customer_lines(interactive):
+        text = line.strip()
+        if not text:
+            continue
+        turn = session.turn_sync(text)
+        print(f"agent> {turn.reply}", flush=True)
+        if turn.done:
+            return
+
+
+def _customer_lines(interactive: bool) -> Iterator[str]:
+    while True:
+        if interactive:
+            try:
+                line = input("you> ")
+            except EOFError:
+                print()
+                return
+        else:
+            line = sys.stdin.readline()
+            if not line:
+                return
+        yield line
+
+
+# -- replay ------------------------------------------------------------------------------------
+
+
+def _replay(args: argparse.Namespace) -> int:
+    db: str = args.db
+    session_id: str | None = args.session_id
+    if args.list and session_id is not None:
+        raise _UsageError("give a SESSION_ID or --list, not both.")
+    if not args.list and session_id is None:
+        raise _UsageError("give the SESSION_ID to replay, or --list to see the stored sessions.")
+    _require_db(db)
+    store = _open_store(db)
+    try:
+        if session_id is None:
+            return _list_sessions(store, db)
+        return _replay_session(store, session_id)
+    finally:
+        store.close()
+
+
+def _list_sessions(store: SqlStore, db: str) -> int:
+    summaries = store.list_sessions()
+    if not summaries:
+        print(f"no sessions in {db}", file=sys.stderr)
+        return EXIT_OK
+    rows = [("id", "flow", "state", "turns", "outcome")]
+    for s in summaries:
+        outcome = s.outcome or ("ended" if s.done else "open")
+        rows.append((s.session_id, s.flow, s.state, str(s.version), outcome))
+    print("\n".join(_columns(rows)))
+    return EXIT_OK
+
+
+def _replay_session(store: SqlStore, session_id: str) -> int:
+    from cxflow.interpreter import ReplayInterpreter
+    from cxflow.registry import reference_flows
+    from cxflow.session import Session
+    from cxflow.store import MemoryStore
+
+    stored = store.load_session(session_id)
+    records = store.turns(session_id)
+    flows = reference_flows()
+    if stored.root_flow not in flows:
+        raise UnknownFlowError(stored.root_flow, list(flows))
+    session = Session.start(
+        flows[stored.root_flow],
+        interpreter=ReplayInterpreter(records),
+        store=MemoryStore(),
+        env=None,
+        flows=flows,
+        session_id=session_id,
+    )
+    print(f"agent> {session.reply}", flush=True)
+    model_calls = 0
+    for record in records:
+        print(f"you> {record.customer_text}")
+        if session.done:
+            what = f"state before (the replay already ended, {session.outcome})"
+            return _differs(record.turn, what, record.state_before, session.state)
+        turn = session.turn_sync(record.customer_text)
+        model_calls += turn.record.usage.model_calls
+        print(f"agent> {turn.reply}")
+        if turn.reply != record.reply.text:
+            return _differs(record.turn, "reply", record.reply.text, turn.reply)
+        if turn.record.state_after != record.state_after:
+            return _differs(record.turn, "state after", record.state_after, turn.record.state_after)
+    print(f"identical: {len(records)} turns, {model_calls} model calls")
+    return EXIT_OK
+
+
+def _differs(turn: int, what: str, stored: str, replayed: str) -> int:
+    print(f"differs at turn {turn}: {what}")
+    print(f"  stored:   {stored!r}")
+    print(f"  replayed: {replayed!r}")
+    return EXIT_FAILED
+
+
+# -- shared ------------------------------------------------------------------------------------
+
+
+def _open_store(db: str) -> SqlStore:
+    from cxflow.sql_store import SqlStore
+
+    return SqlStore(db)
+
+
+def _require_db(db: str) -> None:
+    """Refuse a database file that does not exist (opening it would create an empty one)."""
+    if "://" in db and not db.startswith("sqlite:///"):
+        return  # a server URL: the store reports what is wrong with it
+    path = Path(db.removeprefix("sqlite:///"))
+    if db.endswith(":memory:") or path.is_file():
+        return
+    raise _UsageError(
+        f"no session database {str(path)!r}. Sessions are saved by `cxflow chat` (default "
+        f"--db {DEFAULT_DB} in the current directory); pass --db with the file it wrote."
+    )
+
+
+def _columns(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def _error(exc: BaseException) -> None:
+    print(f"cxflow: error: {exc}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
