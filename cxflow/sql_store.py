@@ -120,6 +120,8 @@ class SqlStore:
                 tables=[_S, _T, _P, _E],  # pyright: ignore[reportUnknownArgumentType]
             )
         except SQLAlchemyError as exc:
+            if engine is not None:
+                engine.dispose()
             raise StoreError(
                 f"cannot open the session store at {self.url}: {_why(exc)}. Check the path or "
                 "URL, that the directory exists and is writable, and that the server is up."
