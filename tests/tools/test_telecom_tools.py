@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from cxflow.errors import DataFileError
 from cxflow.tools.telecom import (
     TAU2_TODAY,
     LineStatus,
@@ -19,8 +21,6 @@ from cxflow.tools.telecom import (
     telecom_db_json,
     to_tool_output,
 )
-
-from cxflow.errors import DataFileError
 
 # Folder holding tau2's `telecom/` data; the vectors live next to it in `tau2-vectors/`.
 TAU2_DATA = Path(

@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import cast
 
-from cxflow.tools.telecom.models import JSONValue, TelecomDB
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from cxflow.errors import DataFileError
+from cxflow.tools.telecom.models import JSONValue, TelecomDB
 
 __all__ = ["db_hash", "load_telecom_db", "sample_db_path", "telecom_db_json"]
 

@@ -11,6 +11,8 @@ import datetime as dt
 import json
 from typing import TypeAlias
 
+from pydantic import BaseModel
+
 from cxflow.tools.telecom.models import (
     Bill,
     Customer,
@@ -20,7 +22,6 @@ from cxflow.tools.telecom.models import (
     Plan,
     TelecomDB,
 )
-from pydantic import BaseModel
 
 __all__ = ["TAU2_TODAY", "DataUsage", "Details", "TelecomTools", "to_tool_output"]
 
