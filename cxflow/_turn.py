@@ -271,7 +271,7 @@ class TurnRun:
         self.rejected.append(
             Rejected(
                 command=command.model_dump(mode="json"),
-                reason=refusal.reason,
+                reason=_clip(refusal.reason),
                 guard=refusal.guard,
                 attempt=attempt,
             )
@@ -287,8 +287,7 @@ class TurnRun:
             case Take(event=event):
                 await self._take(command, event, attempt)
             case Clarify():
-                self.clarify = True
-                self.progress = True
+                self.clarify = True  # asking again is not progress: the ladder still counts it
             case Cancel():
                 self._end_flow("cancelled", note="OK, I've cancelled that request.")
             case Handoff(reason=reason):
@@ -319,6 +318,13 @@ class TurnRun:
         if old is not None:  # a correction: what was computed from the old value is stale
             for dependent in self.spec.dependents.get(slot, ()):
                 updates[dependent] = None
+            # a customer's earlier pick among choices computed from the old value is stale too
+            probe = self.slots.model_copy(update=updates)
+            for other in sorted(self.spec.customer_slots - {slot}):
+                picked = getattr(probe, other)
+                allowed = self.spec.choices(self.spec.asked_in[other], other, probe)
+                if picked is not None and allowed is not None and str(picked) not in allowed:
+                    updates[other] = None
             self.confirmations = []
             if slot not in self.spec.states[self.state].fills:
                 rewind_to = self.spec.asked_in[slot]
@@ -662,3 +668,13 @@ def _short(raw: object) -> str:
 
 def _jsonable_map(values: Mapping[str, object]) -> dict[str, Any]:
     return {k: jsonable(v) for k, v in values.items()}
+
+
+MAX_REASON_CHARS = 500
+"""Longest rejection reason kept (and fed back to the interpreter); hostile names are cut."""
+
+
+def _clip(text: str) -> str:
+    if len(text) <= MAX_REASON_CHARS:
+        return text
+    return text[:MAX_REASON_CHARS] + f"... ({len(text)} chars)"

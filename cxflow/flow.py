@@ -238,17 +238,21 @@ class FlowMeta(StateMachineMetaclass):
         declared = [v for v in attrs.values() if isinstance(v, State)]
         problems: list[str] = []
         if declared:
-            initials = [s for s in declared if s.initial]
+            initials = {k: v for k, v in attrs.items() if isinstance(v, State) and v.initial}
             if not initials:
                 problems.append(
                     "no initial state. Mark the state the conversation starts in with initial=True."
                 )
             elif len(initials) > 1:
                 problems.append(
-                    f"{len(initials)} initial states; exactly one state takes initial=True."
+                    f"{len(initials)} initial states {list(initials)}; exactly one state takes "
+                    "initial=True. Keep it on the state the conversation starts in."
                 )
-                for extra in initials[1:]:  # let python-statemachine build; we report it
+                for extra in list(initials.values())[1:]:  # let python-statemachine build
                     extra._initial = False  # pyright: ignore[reportPrivateUsage]
+            bad_guards = _uncallable_guards(attrs)
+            if bad_guards:  # python-statemachine cannot even build the class with these
+                raise FlowDefinitionError(name, problems + bad_guards)
         super().__init__(name, bases, attrs)
         if not declared:
             return  # an abstract base such as Flow itself
@@ -271,6 +275,22 @@ class FlowMeta(StateMachineMetaclass):
 
     def _check(cls) -> None:
         """Replaced by `_check_flow`, which reports every problem instead of the first."""
+        cls._abstract = not cls.states  # python-statemachine instantiates non-abstract classes only
+
+
+def _uncallable_guards(attrs: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    for event, value in attrs.items():
+        if isinstance(value, TransitionList):
+            for tr in value:
+                conds, unless = guards_of(tr)
+                for g in conds + unless:
+                    if not callable(g) and not isinstance(g, str):
+                        problems.append(
+                            f"event {event!r}: guard {g!r} is not a callable. Pass the function "
+                            "itself (cond=line_is_active)."
+                        )
+    return problems
 
 
 def _snake(name: str) -> str:
@@ -363,6 +383,24 @@ def _check_graph(states: list[_PsmState]) -> list[str]:
             f"states with no outgoing transition: {dead_ends}. Add a transition from them or "
             "mark them final=True."
         )
+    finals = {s.id for s in states if s.final}
+    if finals:
+        reach_final = set(finals)
+        grew = True
+        while grew:
+            grew = False
+            for s in states:
+                if s.id not in reach_final and any(
+                    t.id in reach_final for tr in s.transitions for t in tr.targets
+                ):
+                    reach_final.add(s.id)
+                    grew = True
+        trapped = [s.id for s in states if s.id not in reach_final and s.transitions]
+        if trapped:
+            problems.append(
+                f"states with no path to a final state: {trapped}. Give them a transition that "
+                "leads, directly or not, to a final state."
+            )
     finals_out = [s.id for s in states if s.final and s.transitions]
     if finals_out:
         problems.append(f"final states with outgoing transitions: {finals_out}; remove those.")

@@ -221,8 +221,14 @@ class FlowSpec:
         return own + corrections
 
     def choices(self, state: str, slot: str, slots: BaseModel) -> Mapping[str, str] | None:
-        """Return the allowed values (value -> label) of a slot in a state, if restricted."""
+        """Return the allowed values (value -> label) of a slot in a state, if restricted.
+
+        A correction (a slot the state does not fill itself) keeps the choices of the state
+        that asks for it: correcting the plan while confirming still picks one of the plans.
+        """
         fn = self.states[state].choices.get(slot)
+        if fn is None and slot not in self.states[state].fills and slot in self.asked_in:
+            fn = self.states[self.asked_in[slot]].choices.get(slot)
         return fn(slots) if fn is not None else None
 
     def check_value(

@@ -274,11 +274,13 @@ class Session:
             env=self.env,
         )
         snapshot, record = await run.execute()
+        # stamp the timings before the write, so the stored record has them too
+        record.timings.total_ms = round((time.perf_counter() - started) * 1000, 3)
         store_started = time.perf_counter()
         self.store.commit_turn(snapshot, record, expected_version=self._snap.version)
         store_ms = (time.perf_counter() - store_started) * 1000
         record.timings.store_ms = round(record.timings.store_ms + store_ms, 3)
-        record.timings.total_ms = round((time.perf_counter() - started) * 1000, 3)
+        record.timings.total_ms = round(record.timings.total_ms + store_ms, 3)
         self._snap = snapshot
         for listener in self.listeners:
             listener(record)
