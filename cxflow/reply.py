@@ -8,9 +8,8 @@ read: the slots it asks for, the customer actions it requests, and the shared fa
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
-from decimal import Decimal
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
 from pydantic import BaseModel
 
@@ -30,26 +29,20 @@ def _display(value: object) -> object:
     if value is None:
         return "(unknown)"
     if isinstance(value, list | tuple):
-        return ", ".join(str(_display(v)) for v in value)  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
-    if isinstance(value, Decimal | float):
-        return value
+        items = cast(Iterable[object], value)
+        return ", ".join(str(_display(v)) for v in items)
     return value
-
-
-class _Values(dict[str, object]):
-    def __missing__(self, key: str) -> object:
-        return "(unknown)"
 
 
 def render(template: str, slots: BaseModel) -> str:
     """Fill a template's `{slot}` placeholders; empty slots show as "(unknown)"."""
     if not template:
         return ""
-    values = _Values({k: _display(v) for k, v in slots.__dict__.items()})
+    values = {k: _display(v) for k, v in slots.__dict__.items()}
     try:
         return _FORMATTER.vformat(template, (), values)
     except (ValueError, TypeError):  # a format spec that does not fit the value's type
-        plain = _Values({k: str(v) for k, v in values.items()})
+        plain = {k: str(v) for k, v in values.items()}
         return _FORMATTER.vformat(_strip_specs(template), (), plain)
 
 
