@@ -8,11 +8,9 @@ does. Errors are `ValueError`s; tau2 shows them to the agent as `"Error: " + str
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import TypeAlias
 
-from pydantic import BaseModel
-
+from cxflow.tools._tau2 import to_tool_output
 from cxflow.tools.telecom.models import (
     Bill,
     Customer,
@@ -24,6 +22,7 @@ from cxflow.tools.telecom.models import (
 )
 
 __all__ = ["TAU2_TODAY", "DataUsage", "Details", "TelecomTools", "to_tool_output"]
+
 
 TAU2_TODAY = dt.date(2025, 2, 25)
 """tau2-bench's fixed "today" for the telecom domain."""
@@ -225,47 +224,3 @@ class TelecomTools:
         if line_id not in customer.line_ids:
             raise ValueError(f"Line {line_id} not found for customer {customer_id}")
         return self._get_line_by_id(line_id)
-
-
-def to_tool_output(result: object) -> str:
-    """Render a tool result as the text tau2 shows the agent (`Environment.to_json_str`).
-
-    A `str` is returned unchanged. Anything else goes through `json.dumps(..., default=str)`
-    after this processing: a pydantic model becomes its `model_dump()` (numbers stay numbers,
-    dates become `YYYY-MM-DD`, datetimes `YYYY-MM-DD HH:MM:SS`); lists and tuples are processed
-    item by item; dict values are processed recursively, with `int`/`float`/`bool` turned into
-    strings and dates into ISO strings. Exceptions are not handled here: the caller renders
-    them as `"Error: " + str(exc)`.
-
-    Args:
-        result: What a tool returned.
-
-    Returns:
-        The tool output text.
-
-    Raises:
-        ValueError: The result contains a type tau2 cannot render.
-    """
-    if isinstance(result, str):
-        return result
-    return json.dumps(_process(result), default=str)
-
-
-def _process(value: object) -> object:
-    """tau2's `_process`: the JSON-ready form of one value."""
-    if isinstance(value, BaseModel):
-        return value.model_dump()
-    if isinstance(value, str) or value is None:
-        return value
-    if isinstance(value, int | float):  # bool is an int
-        return str(value)
-    if isinstance(value, list | tuple):
-        items: list[object] | tuple[object, ...] = value  # pyright: ignore[reportUnknownVariableType]
-        processed = [_process(item) for item in items]
-        return processed if isinstance(value, list) else tuple(processed)
-    if isinstance(value, dict):
-        mapping: dict[object, object] = value  # pyright: ignore[reportUnknownVariableType]
-        return {k: _process(v) for k, v in mapping.items()}
-    if isinstance(value, dt.date):  # datetime is a date
-        return value.isoformat()
-    raise ValueError(f"Unsupported type: {type(value)}")

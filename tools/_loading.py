@@ -1,0 +1,97 @@
+"""Loading tau2-bench data files with errors that name the file, the record and the field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import cast
+
+from pydantic_core import ErrorDetails
+
+from cxflow.errors import DataFileError
+
+__all__ = ["validation_error"]
+
+_MORE_SHOWN = 5
+
+
+def validation_error(
+    file: Path,
+    data: Mapping[str, object],
+    errors: Sequence[ErrorDetails],
+    id_fields: Mapping[str, str],
+) -> DataFileError:
+    """Turn pydantic's errors into one DataFileError located at the first bad record/field.
+
+    Args:
+        file: The data file.
+        data: The parsed file (to name the record by its id).
+        errors: pydantic's `ValidationError.errors()`.
+        id_fields: Per list-shaped table, the field that names a record ("lines": "line_id").
+    """
+    first = errors[0]
+    record, field = _locate(data, first["loc"], id_fields)
+    problem = _describe(first) + f" Correct this value in {file.name} and load again."
+    rest = errors[1:]
+    if rest:
+        shown = "; ".join(f"{_loc_text(e['loc'])}: {e['msg']}" for e in rest[:_MORE_SHOWN])
+        more = f" (+{len(rest) - _MORE_SHOWN} more)" if len(rest) > _MORE_SHOWN else ""
+        problem += f" Other problems ({len(rest)}): {shown}{more}."
+    return DataFileError(file, problem, record=record, field=field)
+
+
+def _describe(error: ErrorDetails) -> str:
+    """One error as `<pydantic message> (got <value>).`."""
+    if error["type"] == "missing":
+        return f"{error['msg']}."
+    got = repr(error["input"])
+    if len(got) > 60:
+        got = got[:57] + "..."
+    return f"{error['msg']} (got {got})."
+
+
+def _locate(
+    data: Mapping[str, object], loc: tuple[int | str, ...], id_fields: Mapping[str, str]
+) -> tuple[str | None, str | None]:
+    """Split an error location into a record label and a field path.
+
+    `("lines", 3, "data_used_gb")` becomes `("lines[3] (line_id L1004)", "data_used_gb")`;
+    in dict-shaped tables `("users", "mia_li_3668", "dob")` becomes
+    `("users['mia_li_3668']", "dob")`.
+    """
+    if len(loc) >= 2 and isinstance(loc[0], str) and isinstance(loc[1], int):
+        table, index = loc[0], loc[1]
+        record = f"{table}[{index}]"
+        ident = _record_id(data, table, index, id_fields)
+        if ident is not None:
+            record += f" ({ident})"
+        return record, (_loc_text(loc[2:]) or None)
+    if len(loc) >= 2 and isinstance(loc[0], str) and isinstance(data.get(loc[0]), dict):
+        return f"{loc[0]}[{loc[1]!r}]", (_loc_text(loc[2:]) or None)
+    return None, (_loc_text(loc) or None)
+
+
+def _record_id(
+    data: Mapping[str, object], table: str, index: int, id_fields: Mapping[str, str]
+) -> str | None:
+    """`"line_id L1004"` for the record at `data[table][index]`, when it has its id field."""
+    id_field = id_fields.get(table)
+    rows = data.get(table)
+    if id_field is None or not isinstance(rows, list):
+        return None
+    records = cast("list[object]", rows)
+    if not 0 <= index < len(records) or not isinstance(records[index], dict):
+        return None
+    value = cast("dict[str, object]", records[index]).get(id_field)
+    return f"{id_field} {value}" if value is not None else None
+
+
+def _loc_text(loc: Sequence[int | str]) -> str:
+    """`("payment_methods", 1, "method_type")` as `payment_methods[1].method_type`."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text
