@@ -113,6 +113,9 @@ class TurnRun:
         self.progress = False
         self.tools_s = 0.0
         self.usage = Usage()
+        self.attempts_log: list[list[dict[str, Any]]] = []
+        """The commands of each interpreter attempt this turn (saved before a write tool runs)."""
+        self.saved_attempts = -1
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -155,7 +158,7 @@ class TurnRun:
         """Run the turn; return the new snapshot and its record (nothing is stored here)."""
         state_before = self.state
         recorded = list(self.pending.attempts or [])
-        attempts: list[list[dict[str, Any]]] = []
+        attempts = self.attempts_log
         interpret_s = machine_s = 0.0
         feedback: tuple[str, ...] = ()
         for attempt in (1, 2):
@@ -168,10 +171,7 @@ class TurnRun:
                 interp = await self.interpreter.interpret(view, self.pending.customer_text)
                 self._add_usage(interp.usage)
             interpret_s += time.perf_counter() - started
-            commands = [c.model_dump(mode="json") for c in interp.commands]
-            attempts.append(commands)
-            self.pending = self.pending.model_copy(update={"attempts": list(attempts)})
-            self.store.save_pending(self.pending)
+            attempts.append([c.model_dump(mode="json") for c in interp.commands])
             before = len(self.rejected)
             if interp.error is not None:
                 self.rejected.append(
@@ -190,7 +190,8 @@ class TurnRun:
             feedback = tuple(r.reason for r in new_rejections)
         self._ladder(state_before)
         reply = self._reply()
-        record = TurnRecord(
+        agent_view = _dump(self.slots)
+        record = TurnRecord.model_construct(
             session_id=self.snap.session_id,
             turn=self.turn_no,
             flow=self.flow_id,
@@ -205,8 +206,8 @@ class TurnRun:
             tool_calls=self.tool_calls,
             claims=self.claims,
             reply=reply,
-            agent_view=_dump(self.slots),
-            timings=Timings(
+            agent_view=agent_view,
+            timings=Timings.model_construct(
                 interpret_ms=round(interpret_s * 1000, 3),
                 machine_ms=round(machine_s * 1000, 3),
                 tools_ms=round(self.tools_s * 1000, 3),
@@ -215,7 +216,7 @@ class TurnRun:
             done=self.done,
             outcome=self.outcome,
         )
-        return self._snapshot(reply), record
+        return self._snapshot(reply, agent_view), record
 
     def _add_usage(self, usage: Usage) -> None:
         u = self.usage
@@ -228,13 +229,13 @@ class TurnRun:
             cost_usd=u.cost_usd + usage.cost_usd,
         )
 
-    def _snapshot(self, reply: Reply) -> SessionSnapshot:
-        return SessionSnapshot(
+    def _snapshot(self, reply: Reply, slots: dict[str, Any] | None = None) -> SessionSnapshot:
+        return SessionSnapshot.model_construct(
             session_id=self.snap.session_id,
             flow=self.flow_id,
             root_flow=self.snap.root_flow,
             state=self.state,
-            slots=_dump(self.slots),
+            slots=slots if slots is not None else _dump(self.slots),
             version=self.turn_no,
             done=self.done,
             outcome=self.outcome,
@@ -328,11 +329,11 @@ class TurnRun:
             self.confirmations = []
             if slot not in self.spec.states[self.state].fills:
                 rewind_to = self.spec.asked_in[slot]
-        self.slots = self.slots.model_copy(update=updates)
+        self._update_slots(updates)
         self.progress = True
         if rewind_to is not None:
             self.transitions.append(
-                TransitionTaken(
+                TransitionTaken.model_construct(
                     flow=self.flow_id,
                     event=f"correct_{slot}",
                     source=self.state,
@@ -382,7 +383,7 @@ class TurnRun:
             )
         self.progress = True
         self.transitions.append(
-            TransitionTaken(
+            TransitionTaken.model_construct(
                 flow=self.flow_id,
                 event=event,
                 source=self.state,
@@ -418,7 +419,7 @@ class TurnRun:
             if v is not None and k in child.slots_model.model_fields
         }
         self.transitions.append(
-            TransitionTaken(
+            TransitionTaken.model_construct(
                 flow=self.flow_id,
                 event=f"start_{flow}",
                 source=self.state,
@@ -457,7 +458,7 @@ class TurnRun:
             if step is None:
                 return
             self.transitions.append(
-                TransitionTaken(
+                TransitionTaken.model_construct(
                     flow=self.flow_id,
                     event=step.event,
                     source=self.state,
@@ -486,7 +487,7 @@ class TurnRun:
             if tool.side_effect
             else None
         )
-        record = ToolCallRecord(
+        record = ToolCallRecord.model_construct(
             tool=tool.name, arguments=json_args, side_effect=tool.side_effect, idempotency_key=key
         )
         self.tool_calls.append(record)
@@ -496,6 +497,8 @@ class TurnRun:
                 record.refused = refusal
                 return self._tool_failed(tool, refusal)
             found = self.store.find_effect(key) if key is not None else None
+            if key is not None and found is None:
+                self._save_pending()  # a crash after the write must resume with these commands
             if found is not None:
                 record.replayed = True
                 raw_updates: Mapping[str, object] | None = found
@@ -521,11 +524,23 @@ class TurnRun:
             if tool.error_slot is not None:
                 updates[tool.error_slot] = None
             record.updates = _jsonable_map(updates)
-            self.slots = self.slots.model_copy(update=updates)
+            self._update_slots(updates)
             return True
         finally:
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             self.tools_s += time.perf_counter() - started
+
+    def _save_pending(self) -> None:
+        if self.saved_attempts == len(self.attempts_log):
+            return
+        self.pending = self.pending.model_copy(update={"attempts": list(self.attempts_log)})
+        self.store.save_pending(self.pending)
+        self.saved_attempts = len(self.attempts_log)
+
+    def _update_slots(self, updates: Mapping[str, object]) -> None:
+        """Set slot values in place (the run owns its slots model; values are validated)."""
+        for name, value in updates.items():
+            setattr(self.slots, name, value)
 
     def _tool_refusal(self, tool: Tool, arguments: Mapping[str, object]) -> str | None:
         if tool.guard is not None and not tool.guard(self.slots):
@@ -577,7 +592,7 @@ class TurnRun:
         if tool.error_slot is not None:
             cleared: dict[str, object] = {w: None for w in tool.writes}
             cleared[tool.error_slot] = message
-            self.slots = self.slots.model_copy(update=cleared)
+            self._update_slots(cleared)
             return False
         self._handoff(f"tool {tool.name} failed: {message}")
         return False
@@ -604,7 +619,7 @@ class TurnRun:
             if k in parent.slots_model.model_fields and merged.get(k) is None:
                 merged[k] = v
         self.transitions.append(
-            TransitionTaken(
+            TransitionTaken.model_construct(
                 flow=self.flow_id,
                 event=f"return_{outcome}",
                 source=self.state,
@@ -644,7 +659,7 @@ class TurnRun:
             text = " ".join(p for p in prefix if p)
             if not text:
                 text = render(state.say, self.slots)
-            return Reply(text=text)
+            return Reply.model_construct(text=text)
         if self.clarify:
             prefix.append(describe_slots(self.spec, state))
         return render_reply(self.spec, state, self.slots, prefix=prefix)

@@ -3,7 +3,9 @@ known facts. Never the whole policy."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel
@@ -26,19 +28,18 @@ def build_view(
 ) -> TurnView:
     """Build the interpreter's view of one state."""
     state_spec = spec.states[state]
-    fields = spec.slots_model.model_fields
     slot_views: list[SlotView] = []
     for name in spec.fillable(state, slots):
-        info = fields[name]
+        static = _static(spec, name)
         choices = spec.choices(state, name, slots)
-        if choices is None and literal_choices(info):
-            choices = {value: value for value in literal_choices(info)}
+        if choices is None and static.literals:
+            choices = {value: value for value in static.literals}
         slot_views.append(
             SlotView(
                 name=name,
-                description=info.description or "",
-                json_schema=value_schema(spec, name),
-                parser=parser_kind(info),
+                description=static.description,
+                json_schema=static.json_schema,
+                parser=static.parser,
                 choices=choices,
                 value=getattr(slots, name),
                 correction=name not in state_spec.fills,
@@ -65,6 +66,32 @@ def build_view(
         feedback=feedback,
         attempt=attempt,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _SlotStatic:
+    description: str
+    json_schema: Mapping[str, Any]
+    parser: str | None
+    literals: tuple[str, ...]
+
+
+_STATIC: dict[tuple[int, str], _SlotStatic] = {}
+
+
+def _static(spec: FlowSpec, slot: str) -> _SlotStatic:
+    """What never changes about a slot's view (schemas are costly to build: cache them)."""
+    key = (id(spec.slots_model), slot)
+    found = _STATIC.get(key)
+    if found is None:
+        info = spec.slots_model.model_fields[slot]
+        found = _STATIC[key] = _SlotStatic(
+            description=info.description or "",
+            json_schema=MappingProxyType(value_schema(spec, slot)),
+            parser=parser_kind(info),
+            literals=literal_choices(info),
+        )
+    return found
 
 
 def value_schema(spec: FlowSpec, slot: str) -> dict[str, Any]:

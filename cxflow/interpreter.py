@@ -132,6 +132,8 @@ class ScriptedInterpreter:
     """
 
     name = "scripted"
+    synchronous = True
+    """Answers without awaiting I/O, so `turn_sync` needs no event loop."""
 
     def __init__(self, script: Iterable[object]) -> None:
         self._script = list(script)
@@ -158,6 +160,8 @@ class ReplayInterpreter:
     """Feeds a stored conversation's commands back, attempt by attempt: zero model calls."""
 
     name = "replay"
+    synchronous = True
+    """Answers without awaiting I/O, so `turn_sync` needs no event loop."""
 
     def __init__(self, records: Sequence[TurnRecord]) -> None:
         self._queue: list[list[dict[str, Any]]] = [a for r in records for a in r.attempts]

@@ -40,10 +40,10 @@ def render(template: str, slots: BaseModel) -> str:
         return ""
     values = {k: _display(v) for k, v in slots.__dict__.items()}
     try:
-        return _FORMATTER.vformat(template, (), values)
+        return template.format_map(values)
     except (ValueError, TypeError):  # a format spec that does not fit the value's type
         plain = {k: str(v) for k, v in values.items()}
-        return _FORMATTER.vformat(_strip_specs(template), (), plain)
+        return _strip_specs(template).format_map(plain)
 
 
 def _strip_specs(template: str) -> str:
@@ -74,7 +74,7 @@ def render_reply(
     body = render(state.say, slots)
     if body:
         parts.append(body)
-    return Reply(
+    return Reply.model_construct(
         text=" ".join(parts),
         asks_slots=[s for s in state.fills if getattr(slots, s) is None],
         asks_actions=[a.name for a in state.asks],

@@ -81,6 +81,8 @@ class RuleInterpreter:
     """Reads slot values with typed parsers and picks events by keywords (offline, free)."""
 
     name = "rules"
+    synchronous = True
+    """Answers without awaiting I/O, so `turn_sync` needs no event loop."""
 
     async def interpret(self, view: TurnView, text: str) -> Interpretation:
         """Return the commands the rules find in the message."""

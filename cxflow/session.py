@@ -13,6 +13,7 @@ under their idempotency key are not run again.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 import time
 import uuid
@@ -70,8 +71,13 @@ class Turn:
 _local = threading.local()
 
 
-def _run_sync(coro: Any) -> Any:
-    """Run a coroutine to completion from sync code, reusing one event loop per thread."""
+def _run_sync(coro: Any, *, never_suspends: bool) -> Any:
+    """Run a coroutine to completion from sync code.
+
+    When nothing in the turn awaits real I/O (an offline interpreter and sync tools), the
+    coroutine is driven directly, without an event loop: a turn then costs what its work costs.
+    Otherwise it runs on one event loop kept per thread.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -80,6 +86,15 @@ def _run_sync(coro: Any) -> Any:
         coro.close()
         raise RuntimeError(
             "turn_sync() called from a running event loop; use `await session.turn(text)`."
+        )
+    if never_suspends:
+        try:
+            coro.send(None)
+        except StopIteration as done:
+            return done.value
+        coro.close()
+        raise RuntimeError(  # pragma: no cover - an offline turn awaited real I/O
+            "a turn declared free of I/O suspended; mark the interpreter `synchronous = False`"
         )
     runner: asyncio.Runner | None = getattr(_local, "runner", None)
     if runner is None:
@@ -98,6 +113,7 @@ class Session:
         store: Store,
         interpreter: Interpreter,
         env: object = None,
+        pending: PendingTurn | None = None,
     ) -> None:
         """Wrap a stored snapshot; use `Session.start` or `Session.load` instead."""
         self._snap = snapshot
@@ -106,6 +122,10 @@ class Session:
         self.interpreter = interpreter
         self.env = env
         self.listeners: list[TurnListener] = []
+        self._pending = pending
+        self._sync_tools = not any(
+            inspect.iscoroutinefunction(t.fn) for f in flows.values() for t in f.spec.tools.values()
+        )
 
     # -- creating and loading ------------------------------------------------------------------
 
@@ -163,12 +183,14 @@ class Session:
         if snap.root_flow not in flows:
             raise UnknownFlowError(snap.root_flow, sorted(flows))
         root = flows[snap.root_flow]
+        pending = store.pending_turn(session_id)
         return cls(
             snap,
             flows=flows,
             store=store,
             interpreter=interpreter if interpreter is not None else _default_interpreter(),
             env=env if env is not None else root.make_env(),
+            pending=pending if pending is not None and pending.turn == snap.version + 1 else None,
         )
 
     # -- reading -------------------------------------------------------------------------------
@@ -233,35 +255,39 @@ class Session:
         """
         if self._snap.done:
             raise ConversationEndedError(self.id, self._snap.outcome)
-        pending = self.store.pending_turn(self.id)
-        if pending is not None and pending.turn == self._snap.version + 1:
-            await self._complete(pending)  # a crashed turn comes first
+        if self._pending is not None:
+            await self._complete(self._pending)  # a crashed turn comes first
             if self._snap.done:
                 raise ConversationEndedError(self.id, self._snap.outcome)
         pending = PendingTurn(session_id=self.id, turn=self._snap.version + 1, customer_text=text)
-        self.store.save_pending(pending)
         return await self._complete(pending)
 
     def turn_sync(self, text: str) -> Turn:
         """Run one customer turn from synchronous code (see `turn`)."""
-        result: Turn = _run_sync(self.turn(text))
+        result: Turn = _run_sync(self.turn(text), never_suspends=self._never_suspends())
         return result
 
     @property
     def pending(self) -> PendingTurn | None:
-        """The turn begun but not committed (after a crash), if any."""
-        pending = self.store.pending_turn(self.id)
-        return pending if pending is not None and pending.turn == self._snap.version + 1 else None
+        """A turn that ran a write tool but was not committed (found when loading), if any."""
+        return self._pending
 
     async def resume(self) -> Turn | None:
-        """Complete a turn that was begun but not committed; None if there is none."""
-        pending = self.pending
-        return await self._complete(pending) if pending is not None else None
+        """Complete a turn that ran a write tool but was not committed; None if there is none."""
+        return await self._complete(self._pending) if self._pending is not None else None
 
     def resume_sync(self) -> Turn | None:
         """Synchronous `resume`."""
-        result: Turn | None = _run_sync(self.resume())
+        result: Turn | None = _run_sync(self.resume(), never_suspends=self._never_suspends())
         return result
+
+    def _never_suspends(self) -> bool:
+        """True when the interpreter and every tool are synchronous (no event loop needed)."""
+        return getattr(self.interpreter, "synchronous", False) is True and not any(
+            inspect.iscoroutinefunction(t.fn)
+            for f in self.flows.values()
+            for t in f.spec.tools.values()
+        )
 
     async def _complete(self, pending: PendingTurn) -> Turn:
         started = time.perf_counter()
@@ -282,6 +308,7 @@ class Session:
         record.timings.store_ms = round(record.timings.store_ms + store_ms, 3)
         record.timings.total_ms = round(record.timings.total_ms + store_ms, 3)
         self._snap = snapshot
+        self._pending = None
         for listener in self.listeners:
             listener(record)
         return Turn(

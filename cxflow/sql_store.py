@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, create_engine, delete, event, insert, select, update
+from sqlalchemy import Engine, Table, create_engine, delete, event, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -104,6 +104,8 @@ class SqlStore:
     def __init__(self, target: str | Path, *, engine: Engine | None = None) -> None:
         """Open (and create, if needed) the store's tables."""
         self.url = _url(target)
+        self._pending_sessions: set[str] = set()
+        """Sessions with a pending row this store wrote or found (so commits delete only those)."""
         try:
             if engine is None:
                 is_sqlite = self.url.startswith("sqlite")
@@ -115,6 +117,16 @@ class SqlStore:
                 if is_sqlite:
                     event.listen(engine, "connect", _sqlite_pragmas)
             self.engine = engine
+            mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+            self._sql = {
+                "update": f"UPDATE cxflow_sessions SET state={mark}, version={mark}, "
+                f"done={mark}, outcome={mark}, snapshot={mark} "
+                f"WHERE session_id={mark} AND version={mark}",
+                "version": f"SELECT version FROM cxflow_sessions WHERE session_id={mark}",
+                "insert_turn": "INSERT INTO cxflow_turns (session_id, turn, record) "
+                f"VALUES ({mark}, {mark}, {mark})",
+                "delete_pending": f"DELETE FROM cxflow_pending WHERE session_id={mark}",
+            }
             SQLModel.metadata.create_all(
                 engine,
                 tables=[_S, _T, _P, _E],  # pyright: ignore[reportUnknownArgumentType]
@@ -166,6 +178,7 @@ class SqlStore:
                     payload=pending.model_dump_json(),
                 )
             )
+        self._pending_sessions.add(pending.session_id)
 
     def pending_turn(self, session_id: str) -> PendingTurn | None:
         """Return the session's uncommitted turn, if any."""
@@ -173,41 +186,61 @@ class SqlStore:
             raw = conn.execute(
                 select(_P.c.payload).where(_P.c.session_id == session_id)
             ).scalar_one_or_none()
-        return PendingTurn.model_validate_json(raw) if raw is not None else None
+        if raw is None:
+            return None
+        self._pending_sessions.add(session_id)
+        return PendingTurn.model_validate_json(raw)
 
     def commit_turn(
         self, snapshot: SessionSnapshot, record: TurnRecord, *, expected_version: int
     ) -> None:
-        """Append the record, replace the snapshot and clear the pending turn, atomically."""
+        """Append the record, replace the snapshot and clear the pending turn, atomically.
+
+        This is the one write of an ordinary turn, so it skips the ORM and SQLAlchemy's
+        statement machinery: two prepared statements on the driver's connection, one commit.
+        """
         sid = snapshot.session_id
+        snapshot_json = snapshot.model_dump_json()
+        record_json = record.model_dump_json()
+        dbapi: Any = self.engine.dialect.loaded_dbapi
+        conn = self.engine.raw_connection()
         try:
-            with self._tx("commit the turn") as conn:
-                result = conn.execute(
-                    update(_S)
-                    .where(_S.c.session_id == sid, _S.c.version == expected_version)
-                    .values(
-                        state=snapshot.state,
-                        version=snapshot.version,
-                        done=snapshot.done,
-                        outcome=snapshot.outcome,
-                        snapshot=snapshot.model_dump_json(),
-                    )
-                )
-                if result.rowcount != 1:
-                    actual = conn.execute(
-                        select(_S.c.version).where(_S.c.session_id == sid)
-                    ).scalar_one_or_none()
-                    if actual is None:
-                        raise SessionNotFoundError(sid)
-                    raise ConcurrencyError(sid, expected_version, int(actual))
-                conn.execute(
-                    insert(_T).values(
-                        session_id=sid, turn=record.turn, record=record.model_dump_json()
-                    )
-                )
-                conn.execute(delete(_P).where(_P.c.session_id == sid))
-        except IntegrityError as exc:  # the turn row exists: another writer won the race
+            cur = conn.cursor()
+            cur.execute(
+                self._sql["update"],
+                (
+                    snapshot.state,
+                    snapshot.version,
+                    snapshot.done,
+                    snapshot.outcome,
+                    snapshot_json,
+                    sid,
+                    expected_version,
+                ),
+            )
+            if cur.rowcount != 1:
+                cur.execute(self._sql["version"], (sid,))
+                row = cur.fetchone()
+                conn.rollback()
+                if row is None:
+                    raise SessionNotFoundError(sid)
+                raise ConcurrencyError(sid, expected_version, int(row[0]))
+            cur.execute(self._sql["insert_turn"], (sid, record.turn, record_json))
+            if sid in self._pending_sessions:
+                cur.execute(self._sql["delete_pending"], (sid,))
+            conn.commit()
+            self._pending_sessions.discard(sid)
+        except dbapi.IntegrityError as exc:  # the turn row exists: another writer won the race
+            conn.rollback()
             raise ConcurrencyError(sid, expected_version, expected_version + 1) from exc
+        except dbapi.OperationalError as exc:
+            conn.rollback()
+            raise StoreError(
+                f"the session store could not commit the turn: {exc}. Nothing was written; "
+                "retry, or check that the database is writable and not locked."
+            ) from exc
+        finally:
+            conn.close()
 
     def turns(self, session_id: str) -> list[TurnRecord]:
         """Return the session's turn records in order."""

@@ -12,6 +12,7 @@ from cxflow import MemoryStore, ScriptedInterpreter, Session, SetSlot, Take
 from cxflow.errors import ConcurrencyError, SessionNotFoundError, StoreError
 from cxflow.flows.plan_upgrade import PlanUpgrade
 from cxflow.records import PendingTurn, SessionSnapshot, TurnRecord
+from cxflow.session import ConversationEndedError
 from cxflow.sql_store import SqlStore
 from cxflow.store import Store
 from cxflow.tools.telecom import TelecomTools
@@ -110,7 +111,9 @@ def test_crash_between_write_and_commit_resumes_without_repeating_the_write(
     assert restarted.pending is None
 
 
-def test_next_turn_completes_a_crashed_turn_first(store: Store, crm: CountingCrm) -> None:
+def test_crash_before_any_write_leaves_the_last_committed_turn(
+    store: Store, crm: CountingCrm
+) -> None:
     crashing = CrashBeforeCommit(store)
     session = Session.start(PlanUpgrade, store=crashing, env=crm)  # type: ignore[arg-type]
     session.turn_sync(TO_QUOTE[0])
@@ -118,10 +121,25 @@ def test_next_turn_completes_a_crashed_turn_first(store: Store, crm: CountingCrm
     with pytest.raises(ProcessDied):
         session.turn_sync(TO_QUOTE[1])
     restarted = Session.load(session.id, flows=FLOWS, store=store, env=crm)
-    turn = restarted.turn_sync(TO_QUOTE[2])
-    texts = [r.customer_text for r in store.turns(session.id)]
-    assert texts == TO_QUOTE
-    assert turn.state == "awaiting_confirmation"
+    assert restarted.version == 1 and restarted.pending is None
+    assert restarted.state == "choose_line"
+    restarted.turn_sync(TO_QUOTE[1])  # the bot resends the message
+    assert [r.customer_text for r in store.turns(session.id)] == TO_QUOTE[:2]
+
+
+def test_next_turn_completes_a_crashed_write_turn_first(store: Store, crm: CountingCrm) -> None:
+    crashing = CrashBeforeCommit(store)
+    session = Session.start(PlanUpgrade, store=crashing, env=crm)  # type: ignore[arg-type]
+    for text in TO_QUOTE:
+        session.turn_sync(text)
+    crashing.armed = True
+    with pytest.raises(ProcessDied):
+        session.turn_sync("yes")
+    restarted = Session.load(session.id, flows=FLOWS, store=store, env=crm)
+    with pytest.raises(ConversationEndedError):
+        restarted.turn_sync("thanks")  # the crashed turn completes first and ends the flow
+    assert [r.customer_text for r in store.turns(session.id)] == [*TO_QUOTE, "yes"]
+    assert CountingCrm.changes == 1
 
 
 def test_resumed_turn_reuses_recorded_commands_not_a_new_interpretation(store: Store) -> None:
