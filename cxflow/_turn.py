@@ -112,6 +112,8 @@ class TurnRun:
         self.clarify = False
         self.progress = False
         self.tools_s = 0.0
+        self.store_s = 0.0
+        """Store writes inside the turn (pending turn, write journal); the commit is not here."""
         self.usage = Usage()
         self.attempts_log: list[list[dict[str, Any]]] = []
         """The commands of each interpreter attempt this turn (saved before a write tool runs)."""
@@ -211,6 +213,7 @@ class TurnRun:
                 interpret_ms=round(interpret_s * 1000, 3),
                 machine_ms=round(machine_s * 1000, 3),
                 tools_ms=round(self.tools_s * 1000, 3),
+                store_ms=round(self.store_s * 1000, 3),
             ),
             usage=self.usage,
             done=self.done,
@@ -480,6 +483,7 @@ class TurnRun:
     async def _run_tool(self, tool: Tool) -> bool:
         """Run one tool; return False when it failed (and the failure was routed)."""
         started = time.perf_counter()
+        store_before = self.store_s
         arguments = self._arguments(tool)
         json_args: dict[str, Any] = {k: jsonable(v) for k, v in arguments.items()}
         key = (
@@ -496,9 +500,11 @@ class TurnRun:
             if refusal is not None:
                 record.refused = refusal
                 return self._tool_failed(tool, refusal)
+            journal = time.perf_counter()
             found = self.store.find_effect(key) if key is not None else None
             if key is not None and found is None:
                 self._save_pending()  # a crash after the write must resume with these commands
+            self.store_s += time.perf_counter() - journal
             if found is not None:
                 record.replayed = True
                 raw_updates: Mapping[str, object] | None = found
@@ -514,6 +520,7 @@ class TurnRun:
                     return self._tool_failed(tool, record.error)
             updates = self._check_updates(tool, raw_updates or {})
             if key is not None and found is None:
+                journal = time.perf_counter()
                 self.store.record_effect(
                     key,
                     session_id=self.snap.session_id,
@@ -521,6 +528,7 @@ class TurnRun:
                     tool=tool.name,
                     updates=_jsonable_map(updates),
                 )
+                self.store_s += time.perf_counter() - journal
             if tool.error_slot is not None:
                 updates[tool.error_slot] = None
             record.updates = _jsonable_map(updates)
@@ -528,7 +536,7 @@ class TurnRun:
             return True
         finally:
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
-            self.tools_s += time.perf_counter() - started
+            self.tools_s += time.perf_counter() - started - (self.store_s - store_before)
 
     def _save_pending(self) -> None:
         if self.saved_attempts == len(self.attempts_log):

@@ -107,7 +107,12 @@ class Divergence(BaseModel):
 
 
 class Timings(BaseModel):
-    """Milliseconds per phase of the turn."""
+    """Milliseconds per phase of the turn.
+
+    `store_ms` counts the store writes inside the turn (the pending turn and the write journal,
+    before a write tool); the commit of this very record cannot be in it and is reported on
+    `Turn.commit_ms`. `total_ms` is everything up to the commit.
+    """
 
     model_config = _RECORD
     interpret_ms: float = 0.0

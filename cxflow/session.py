@@ -66,6 +66,9 @@ class Turn:
     done: bool
     outcome: str | None
     record: TurnRecord
+    """The record exactly as stored."""
+    commit_ms: float = 0.0
+    """How long the store took to commit the record and snapshot (not in the record itself)."""
 
 
 _local = threading.local()
@@ -302,11 +305,9 @@ class Session:
         snapshot, record = await run.execute()
         # stamp the timings before the write, so the stored record has them too
         record.timings.total_ms = round((time.perf_counter() - started) * 1000, 3)
-        store_started = time.perf_counter()
+        committing = time.perf_counter()
         self.store.commit_turn(snapshot, record, expected_version=self._snap.version)
-        store_ms = (time.perf_counter() - store_started) * 1000
-        record.timings.store_ms = round(record.timings.store_ms + store_ms, 3)
-        record.timings.total_ms = round(record.timings.total_ms + store_ms, 3)
+        commit_ms = round((time.perf_counter() - committing) * 1000, 3)
         self._snap = snapshot
         self._pending = None
         for listener in self.listeners:
@@ -321,6 +322,7 @@ class Session:
             done=snapshot.done,
             outcome=snapshot.outcome,
             record=record,
+            commit_ms=commit_ms,
         )
 
 

@@ -85,14 +85,14 @@ class Store(Protocol):
 class MemoryStore:
     """A store in process memory: fast, for tests, simulations and single-process bots.
 
-    Snapshots are kept as JSON text, so a live session costs a few hundred bytes and nothing
-    outside the store can mutate a stored session.
+    Snapshots and turn records are kept as JSON text, as a database would keep them: a live
+    session costs a few kilobytes, and nothing outside the store can mutate what it holds.
     """
 
     def __init__(self) -> None:
         self._sessions: dict[str, str] = {}
         self._versions: dict[str, int] = {}
-        self._turns: dict[str, list[TurnRecord]] = {}
+        self._turns: dict[str, list[str]] = {}
         self._pending: dict[str, PendingTurn] = {}
         self._effects: dict[str, dict[str, Any]] = {}
 
@@ -130,14 +130,14 @@ class MemoryStore:
             raise ConcurrencyError(sid, expected_version, current)
         self._sessions[sid] = snapshot.model_dump_json()
         self._versions[sid] = snapshot.version
-        self._turns[sid].append(record)
+        self._turns[sid].append(record.model_dump_json())
         self._pending.pop(sid, None)
 
     def turns(self, session_id: str) -> list[TurnRecord]:
         """Return the session's turn records in order."""
         if session_id not in self._turns:
             raise SessionNotFoundError(session_id)
-        return list(self._turns[session_id])
+        return [TurnRecord.model_validate_json(raw) for raw in self._turns[session_id]]
 
     def find_effect(self, key: str) -> Mapping[str, Any] | None:
         """Return the journaled updates of a write tool call, if it ran."""
