@@ -193,7 +193,7 @@ class TurnRun:
         self._ladder(state_before)
         reply = self._reply()
         agent_view = _dump(self.slots)
-        record = TurnRecord.model_construct(
+        record = TurnRecord(
             session_id=self.snap.session_id,
             turn=self.turn_no,
             flow=self.flow_id,
@@ -209,7 +209,7 @@ class TurnRun:
             claims=self.claims,
             reply=reply,
             agent_view=agent_view,
-            timings=Timings.model_construct(
+            timings=Timings(
                 interpret_ms=round(interpret_s * 1000, 3),
                 machine_ms=round(machine_s * 1000, 3),
                 tools_ms=round(self.tools_s * 1000, 3),
@@ -233,7 +233,7 @@ class TurnRun:
         )
 
     def _snapshot(self, reply: Reply, slots: dict[str, Any] | None = None) -> SessionSnapshot:
-        return SessionSnapshot.model_construct(
+        return SessionSnapshot(
             session_id=self.snap.session_id,
             flow=self.flow_id,
             root_flow=self.snap.root_flow,
@@ -336,7 +336,7 @@ class TurnRun:
         self.progress = True
         if rewind_to is not None:
             self.transitions.append(
-                TransitionTaken.model_construct(
+                TransitionTaken(
                     flow=self.flow_id,
                     event=f"correct_{slot}",
                     source=self.state,
@@ -386,7 +386,7 @@ class TurnRun:
             )
         self.progress = True
         self.transitions.append(
-            TransitionTaken.model_construct(
+            TransitionTaken(
                 flow=self.flow_id,
                 event=event,
                 source=self.state,
@@ -422,7 +422,7 @@ class TurnRun:
             if v is not None and k in child.slots_model.model_fields
         }
         self.transitions.append(
-            TransitionTaken.model_construct(
+            TransitionTaken(
                 flow=self.flow_id,
                 event=f"start_{flow}",
                 source=self.state,
@@ -461,7 +461,7 @@ class TurnRun:
             if step is None:
                 return
             self.transitions.append(
-                TransitionTaken.model_construct(
+                TransitionTaken(
                     flow=self.flow_id,
                     event=step.event,
                     source=self.state,
@@ -491,7 +491,7 @@ class TurnRun:
             if tool.side_effect
             else None
         )
-        record = ToolCallRecord.model_construct(
+        record = ToolCallRecord(
             tool=tool.name, arguments=json_args, side_effect=tool.side_effect, idempotency_key=key
         )
         self.tool_calls.append(record)
@@ -627,7 +627,7 @@ class TurnRun:
             if k in parent.slots_model.model_fields and merged.get(k) is None:
                 merged[k] = v
         self.transitions.append(
-            TransitionTaken.model_construct(
+            TransitionTaken(
                 flow=self.flow_id,
                 event=f"return_{outcome}",
                 source=self.state,
@@ -667,7 +667,7 @@ class TurnRun:
             text = " ".join(p for p in prefix if p)
             if not text:
                 text = render(state.say, self.slots)
-            return Reply.model_construct(text=text)
+            return Reply(text=text)
         if self.clarify:
             prefix.append(describe_slots(self.spec, state))
         return render_reply(self.spec, state, self.slots, prefix=prefix)

@@ -74,7 +74,7 @@ def render_reply(
     body = render(state.say, slots)
     if body:
         parts.append(body)
-    return Reply.model_construct(
+    return Reply(
         text=" ".join(parts),
         asks_slots=[s for s in state.fills if getattr(slots, s) is None],
         asks_actions=[a.name for a in state.asks],

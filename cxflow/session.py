@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cxflow._turn import TurnRun
@@ -65,7 +65,7 @@ class Turn:
     divergences: tuple[Divergence, ...]
     done: bool
     outcome: str | None
-    record: TurnRecord
+    record: TurnRecord = field(repr=False)
     """The record exactly as stored."""
     commit_ms: float = 0.0
     """How long the store took to commit the record and snapshot (not in the record itself)."""
@@ -99,10 +99,13 @@ def _run_sync(coro: Any, *, never_suspends: bool) -> Any:
         raise RuntimeError(  # pragma: no cover - an offline turn awaited real I/O
             "a turn declared free of I/O suspended; mark the interpreter `synchronous = False`"
         )
-    runner: asyncio.Runner | None = getattr(_local, "runner", None)
-    if runner is None:
-        runner = _local.runner = asyncio.Runner()
-    return runner.run(coro)
+    # Not asyncio.Runner.run: it swaps the SIGINT handler on every call, and putting it back
+    # makes signal.signal() format repr() of the finished task, i.e. of the whole Turn and its
+    # TurnRecord (~0.3 ms a turn here), only to throw the text away.
+    loop: asyncio.AbstractEventLoop | None = getattr(_local, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _local.loop = asyncio.new_event_loop()
+    return loop.run_until_complete(coro)
 
 
 class Session:
