@@ -34,6 +34,7 @@ from cxflow.commands import (
 )
 from cxflow.errors import FlowRuntimeError, ToolError
 from cxflow.interpreter import (
+    EventView,
     Interpretation,
     Interpreter,
     TurnView,
@@ -258,7 +259,11 @@ class TurnRun:
             self.spec,
             self.state,
             self.slots,
-            flows=tuple(sorted(f for f in self.flows if f != self.flow_id)),
+            flows=tuple(
+                EventView(f, self.flows[f].spec.title, self.flows[f].spec.keywords)
+                for f in self.spec.startable(self.state)
+                if f in self.flows
+            ),
             prompt=self.snap.last_reply,
             history=self._recent,
             feedback=feedback,
@@ -397,9 +402,22 @@ class TurnRun:
         await self._enter(decision.target)
 
     async def _start_flow(self, command: Command, flow: str, attempt: int) -> None:
+        startable = self.spec.startable(self.state)
         if flow not in self.flows:
             self._reject(
-                command, Refusal(f"unknown flow {flow!r}; flows: {sorted(self.flows)}"), attempt
+                command,
+                Refusal(f"unknown flow {flow!r}; startable here: {list(startable)}"),
+                attempt,
+            )
+            return
+        if flow not in startable:
+            self._reject(
+                command,
+                Refusal(
+                    f"flow {flow!r} cannot be started in state {self.state!r}; startable "
+                    f"here: {list(startable)}"
+                ),
+                attempt,
             )
             return
         if flow == self.flow_id or any(f.flow == flow for f in self.stack):
@@ -631,11 +649,12 @@ class TurnRun:
                 flow=self.flow_id,
                 event=f"return_{outcome}",
                 source=self.state,
-                target=f"{frame.flow}.{frame.state}",
+                target=f"{frame.flow}.{parent.states[frame.state].returns_to or frame.state}",
                 auto=True,
             )
         )
-        self.flow_id, self.spec, self.state = frame.flow, parent, frame.state
+        resume_in = parent.states[frame.state].returns_to or frame.state
+        self.flow_id, self.spec, self.state = frame.flow, parent, resume_in
         self.slots = parent.slots_model.model_validate(merged)
         self.attempts, self.confirmations = frame.attempts, frame.confirmations
         self.entered_turn = frame.entered_turn

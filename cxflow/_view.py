@@ -20,7 +20,7 @@ def build_view(
     state: str,
     slots: BaseModel,
     *,
-    flows: tuple[str, ...],
+    flows: tuple[EventView, ...],
     prompt: str,
     history: Callable[[], tuple[tuple[str, str], ...]],
     feedback: tuple[str, ...] = (),

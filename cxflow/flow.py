@@ -32,7 +32,7 @@ import string
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 from statemachine import State as _PsmState
@@ -161,6 +161,8 @@ class State(_PsmState):
         choices: Mapping[str, ChoicesFn] | None = None,
         purpose: str = "",
         outcome: str | None = None,
+        starts: tuple[type[Flow[Any]], ...] = (),
+        returns_to: str | None = None,
     ) -> None:
         """Declare a state.
 
@@ -175,6 +177,9 @@ class State(_PsmState):
             choices: Per slot, a function of the slots giving the allowed values and labels.
             purpose: One sentence on what the state is for (model prompts, docs).
             outcome: For final states: "completed" (default), "refused", "cancelled", ...
+            starts: Flows the customer may start from here (`StartFlow`), e.g. a router's.
+            returns_to: The state this flow continues in after a flow started here ends
+                (default: this state).
         """
         super().__init__(name=name, initial=initial, final=final)
         self.fills = tuple(fills)
@@ -184,6 +189,8 @@ class State(_PsmState):
         self.choices: dict[str, ChoicesFn] = dict(choices or {})
         self.purpose = purpose
         self.outcome = outcome if outcome is not None else ("completed" if final else None)
+        self.starts = tuple(starts)
+        self.returns_to = returns_to
 
 
 def guards_of(transition: Transition) -> tuple[list[Any], list[Any]]:
@@ -319,6 +326,13 @@ def _check_flow(cls: Any, fields: set[str], model: type[BaseModel] | None) -> li
             unknown(f"state {s.id!r} fills=", slot)
         for slot in s.choices:
             unknown(f"state {s.id!r} choices=", slot)
+        if s.returns_to is not None and s.returns_to not in {x.id for x in states}:
+            problems.append(
+                f"state {s.id!r}: returns_to={s.returns_to!r} is not a state of this flow."
+            )
+        for started in cast(tuple[object, ...], s.starts):
+            if not (isinstance(started, type) and issubclass(started, Flow)):
+                problems.append(f"state {s.id!r}: starts= takes flow classes, not {started!r}.")
         for placeholder in _placeholders(s.say):
             if model is not None and placeholder not in fields:
                 problems.append(
@@ -359,25 +373,38 @@ def _check_flow(cls: Any, fields: set[str], model: type[BaseModel] | None) -> li
     return problems
 
 
+def _successors(states: list[_PsmState]) -> dict[str, set[str]]:
+    """Where each state can lead: its transitions' targets, and after a flow it starts ends,
+    its `returns_to` state (itself by default)."""
+    ids = {s.id for s in states}
+    out: dict[str, set[str]] = {}
+    for s in states:
+        nxt = {t.id for tr in s.transitions for t in tr.targets}
+        if isinstance(s, State) and s.starts:
+            nxt.add(s.returns_to if s.returns_to in ids else s.id)
+        out[s.id] = nxt
+    return out
+
+
 def _check_graph(states: list[_PsmState]) -> list[str]:
     problems: list[str] = []
+    successors = _successors(states)
     initial = next((s for s in states if s.initial), None)
     if initial is not None:
         seen = {initial.id}
-        frontier = [initial]
+        frontier = [initial.id]
         while frontier:
-            for tr in frontier.pop().transitions:
-                for target in tr.targets:
-                    if target.id not in seen:
-                        seen.add(target.id)
-                        frontier.append(target)
+            for target in successors[frontier.pop()]:
+                if target not in seen:
+                    seen.add(target)
+                    frontier.append(target)
         unreachable = [s.id for s in states if s.id not in seen]
         if unreachable:
             problems.append(
                 f"unreachable states {unreachable}: no path leads to them from "
                 f"{initial.id!r}. Add a transition into them or delete them."
             )
-    dead_ends = [s.id for s in states if not s.final and not s.transitions]
+    dead_ends = [s.id for s in states if not s.final and not successors[s.id]]
     if dead_ends:
         problems.append(
             f"states with no outgoing transition: {dead_ends}. Add a transition from them or "
@@ -390,12 +417,10 @@ def _check_graph(states: list[_PsmState]) -> list[str]:
         while grew:
             grew = False
             for s in states:
-                if s.id not in reach_final and any(
-                    t.id in reach_final for tr in s.transitions for t in tr.targets
-                ):
+                if s.id not in reach_final and successors[s.id] & reach_final:
                     reach_final.add(s.id)
                     grew = True
-        trapped = [s.id for s in states if s.id not in reach_final and s.transitions]
+        trapped = [s.id for s in states if s.id not in reach_final and successors[s.id]]
         if trapped:
             problems.append(
                 f"states with no path to a final state: {trapped}. Give them a transition that "
@@ -423,6 +448,10 @@ class Flow(StateMachine, Generic[SlotsT], metaclass=FlowMeta):
     """Customer turns without progress in one state before the flow hands off."""
     title: ClassVar[str] = ""
     """What the customer wants, in a few words ("Change my plan"); used by routers and lists."""
+    keywords: ClassVar[tuple[str, ...]] = ()
+    """Words by which the offline interpreter recognises a request for this flow."""
+    digressions: ClassVar[tuple[type[Flow[Any]], ...]] = ()
+    """Flows the customer may start from any state of this one; it resumes when they end."""
     spec: ClassVar[Any]
 
     @classmethod

@@ -82,6 +82,9 @@ def to_mermaid(flow: FlowSpec | type[Flow[Any]]) -> str:
     for state in spec.states.values():
         for t in state.transitions:
             lines.append(f"    {t.source} --> {t.target} : {_edge_label(t)}")
+        if state.starts:
+            back = state.returns_to or state.id
+            lines.append(f"    {state.id} --> {back} : after {' | '.join(state.starts)}")
     for state in spec.states.values():
         if state.final:
             lines.append(f"    {state.id} --> [*]")
@@ -135,6 +138,10 @@ def to_dot(flow: FlowSpec | type[Flow[Any]]) -> str:
             if t.auto:
                 attrs.append("style=dashed")
             lines.append(f"    {_quote(t.source)} -> {_quote(t.target)} [{', '.join(attrs)}];")
+        if state.starts:
+            back = _quote(state.returns_to or state.id)
+            label = _quote(f"after {' | '.join(state.starts)}")
+            lines.append(f"    {_quote(state.id)} -> {back} [label={label}, style=dotted];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

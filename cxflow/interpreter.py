@@ -48,7 +48,7 @@ class SlotView:
 
 @dataclass(frozen=True, slots=True)
 class EventView:
-    """An event the interpreter may take this turn."""
+    """An event the interpreter may take this turn (or a flow it may start)."""
 
     name: str
     description: str
@@ -70,8 +70,8 @@ class TurnView:
     """Slots already filled (facts known)."""
     facts: tuple[str, ...]
     """Names of the flow's shared facts (for `Claim`)."""
-    flows: tuple[str, ...]
-    """Flows that `StartFlow` may start."""
+    flows: tuple[EventView, ...]
+    """Flows that `StartFlow` may start here: id, title and keywords."""
     history: Callable[[], tuple[tuple[str, str], ...]] = field(default=lambda: (), repr=False)
     """Reads recent (customer text, agent reply) pairs from the store, only when asked."""
     feedback: tuple[str, ...] = ()
@@ -227,7 +227,10 @@ def turn_schema(view: TurnView) -> dict[str, Any]:
             }
         )
     if view.flows:
-        variants.append(_simple("start_flow", flow={"enum": list(view.flows)}))
+        variants.append(
+            _simple("start_flow", flow={"enum": [f.name for f in view.flows]})
+            | {"description": "; ".join(f"{f.name}: {f.description}" for f in view.flows)}
+        )
     variants += [
         _simple("clarify", question={"type": "string", "maxLength": 500}),
         _simple("cancel"),

@@ -71,6 +71,9 @@ class StateSpec:
     asks: tuple[CustomerAction, ...]
     choices: Mapping[str, Callable[[Any], Mapping[str, str]]]
     transitions: tuple[TransitionSpec, ...]
+    starts: tuple[str, ...] = ()
+    """Flows that `StartFlow` may start from this state (besides the flow's digressions)."""
+    returns_to: str | None = None
 
     @property
     def events(self) -> tuple[TransitionSpec, ...]:
@@ -121,6 +124,11 @@ class FlowSpec:
     asked_in: Mapping[str, str]
     """Per customer slot, the first state (breadth-first from the initial) that asks for it."""
     tools: Mapping[str, Tool]
+    keywords: tuple[str, ...] = ()
+    digressions: tuple[str, ...] = ()
+    """Flows `StartFlow` may start from any state of this flow."""
+    linked: Mapping[str, Any] = field(default_factory=dict[str, Any])
+    """The flow classes this flow can start (by `starts=` or `digressions`), by id."""
     _adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict[str, "TypeAdapter[Any]"])
 
     @classmethod
@@ -134,6 +142,7 @@ class FlowSpec:
 
         states: dict[str, StateSpec] = {}
         tools: dict[str, Tool] = {}
+        linked: dict[str, Any] = {f.flow_id: f for f in flow.digressions}
         for s in flow.states:
             assert isinstance(s, State)
             transitions: list[TransitionSpec] = []
@@ -169,7 +178,11 @@ class FlowSpec:
                 asks=s.asks,
                 choices=MappingProxyType(dict(s.choices)),
                 transitions=tuple(transitions),
+                starts=tuple(f.flow_id for f in s.starts),
+                returns_to=s.returns_to,
             )
+            for started in s.starts:
+                linked[started.flow_id] = started
         initial = str(flow.initial_state.id)
         order = _breadth_first(initial, states)
         customer_slots = frozenset(slot for s in states.values() for slot in s.fills)
@@ -191,6 +204,9 @@ class FlowSpec:
             dependents=MappingProxyType(_dependents(tools.values())),
             asked_in=MappingProxyType(asked_in),
             tools=MappingProxyType(tools),
+            keywords=tuple(flow.keywords),
+            digressions=tuple(f.flow_id for f in flow.digressions),
+            linked=MappingProxyType(linked),
         )
 
     # -- slots ---------------------------------------------------------------------------------
@@ -292,6 +308,13 @@ class FlowSpec:
             )
         assert refusal is not None
         return refusal
+
+    def startable(self, state: str) -> tuple[str, ...]:
+        """Flows that `StartFlow` may start in a state: its `starts` and the digressions."""
+        found = self.states[state]
+        if found.final:
+            return ()
+        return tuple(dict.fromkeys(found.starts + self.digressions))
 
     def next_auto(self, state: str, slots: BaseModel) -> TransitionSpec | None:
         """Return the first automatic transition of a state whose guards pass, if any."""

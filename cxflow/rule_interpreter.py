@@ -13,8 +13,8 @@ import re
 from typing import Any
 
 from cxflow import _parsers as p
-from cxflow.commands import Cancel, Command, Handoff, NoOp, SetSlot, Take
-from cxflow.interpreter import Interpretation, SlotView, TurnView
+from cxflow.commands import Cancel, Command, Handoff, NoOp, SetSlot, StartFlow, Take
+from cxflow.interpreter import EventView, Interpretation, SlotView, TurnView
 
 __all__ = ["RuleInterpreter"]
 
@@ -112,31 +112,39 @@ class RuleInterpreter:
             if f"'{slot.name}'" in refused and view.attempt > 1:
                 continue  # refused once already: don't repeat it
             out.append(command)
-        event = self._event(view, text)
+        event = _best(view.events, text)
         if event is not None and not (view.attempt > 1 and f"'{event}'" in refused):
             out.append(Take(event=event))
+        elif event is None:
+            flow = _best(view.flows, text)
+            if flow is not None and not (view.attempt > 1 and f"'{flow}'" in refused):
+                out.append(StartFlow(flow=flow))
         return out or [NoOp()]
 
-    def _event(self, view: TurnView, text: str) -> str | None:
-        words = set(_WORD.findall(text.lower()))
-        lowered = " " + " ".join(_WORD.findall(text.lower())) + " "
-        answer = p.parse_yes_no(text)
-        scores: dict[str, int] = {}
-        for event in view.events:
-            score = 0
-            for keyword in event.keywords:
-                if keyword == "<yes>":
-                    score += 3 if answer is True else 0
-                elif keyword == "<no>":
-                    score += 3 if answer is False else 0
-                elif " " in keyword:
-                    score += 2 if f" {keyword.lower()} " in lowered else 0
-                elif keyword.lower() in words:
-                    score += 1
-            if score:
-                scores[event.name] = score
-        if not scores:
-            return None
-        best = max(scores.values())
-        winners = [name for name, score in scores.items() if score == best]
-        return winners[0] if len(winners) == 1 else None
+
+def _best(options: tuple[EventView, ...], text: str) -> str | None:
+    """The option whose keywords the text matches best; None when none or a tie."""
+    if not options:
+        return None
+    words = set(_WORD.findall(text.lower()))
+    lowered = " " + " ".join(_WORD.findall(text.lower())) + " "
+    answer = p.parse_yes_no(text)
+    scores: dict[str, int] = {}
+    for event in options:
+        score = 0
+        for keyword in event.keywords:
+            if keyword == "<yes>":
+                score += 3 if answer is True else 0
+            elif keyword == "<no>":
+                score += 3 if answer is False else 0
+            elif " " in keyword:
+                score += 2 if f" {keyword.lower()} " in lowered else 0
+            elif keyword.lower() in words:
+                score += 1
+        if score:
+            scores[event.name] = score
+    if not scores:
+        return None
+    best = max(scores.values())
+    winners = [name for name, score in scores.items() if score == best]
+    return winners[0] if len(winners) == 1 else None

@@ -156,7 +156,7 @@ class Session:
             flows: Flows reachable by `StartFlow` digressions (the flow itself is added).
             session_id: Defaults to a random id.
         """
-        known = {**(flows or {}), flow.flow_id: flow}
+        known = {**(flows or {}), **linked_flows(flow)}
         session = cls(
             SessionSnapshot(
                 session_id=session_id or uuid.uuid4().hex,
@@ -189,6 +189,7 @@ class Session:
         if snap.root_flow not in flows:
             raise UnknownFlowError(snap.root_flow, sorted(flows))
         root = flows[snap.root_flow]
+        flows = {**flows, **linked_flows(root)}
         pending = store.pending_turn(session_id)
         return cls(
             snap,
@@ -327,6 +328,18 @@ class Session:
             record=record,
             commit_ms=commit_ms,
         )
+
+
+def linked_flows(flow: type[Flow[Any]]) -> dict[str, type[Flow[Any]]]:
+    """A flow and every flow it can start, directly or through those, by id."""
+    found: dict[str, type[Flow[Any]]] = {flow.flow_id: flow}
+    frontier = [flow]
+    while frontier:
+        for flow_id, linked in frontier.pop().spec.linked.items():
+            if flow_id not in found:
+                found[flow_id] = linked
+                frontier.append(linked)
+    return found
 
 
 def _default_interpreter() -> Interpreter:

@@ -519,17 +519,6 @@ def has_store(slots: HoursSlots) -> bool:
     return slots.store is not None
 
 
-class OrderQuestion(Flow[OrderSlots]):
-    """Answer a question about an order."""
-
-    ask_order = State(initial=True, fills=("order_id",), say="Which order?")
-    ask_topic = State(fills=("topic",), say="What about order {order_id}?")
-    answered = State(final=True, say="Done with {order_id}.")
-
-    got_order = auto(ask_order.to(ask_topic, cond=has_order))
-    finish = describe(ask_topic.to(answered), "The customer is done.", keywords=("done",))
-
-
 class StoreHours(Flow[HoursSlots]):
     """Tell the customer a store's opening hours."""
 
@@ -537,6 +526,19 @@ class StoreHours(Flow[HoursSlots]):
     told = State(final=True, say="The {store} store opens at 9.")
 
     got_store = auto(ask_store.to(told, cond=has_store))
+
+
+class OrderQuestion(Flow[OrderSlots]):
+    """Answer a question about an order."""
+
+    digressions = (StoreHours,)
+
+    ask_order = State(initial=True, fills=("order_id",), say="Which order?")
+    ask_topic = State(fills=("topic",), say="What about order {order_id}?")
+    answered = State(final=True, say="Done with {order_id}.")
+
+    got_order = auto(ask_order.to(ask_topic, cond=has_order))
+    finish = describe(ask_topic.to(answered), "The customer is done.", keywords=("done",))
 
 
 def test_start_flow_digresses_and_the_parent_resumes_where_it_was() -> None:
@@ -548,9 +550,7 @@ def test_start_flow_digresses_and_the_parent_resumes_where_it_was() -> None:
             [Take(event="finish")],
         ]
     )
-    session = Session.start(
-        OrderQuestion, interpreter=interpreter, flows={"store_hours": StoreHours}
-    )
+    session = Session.start(OrderQuestion, interpreter=interpreter)
 
     in_parent, pushed, child_done, finished = _turns(session, 4)
 
