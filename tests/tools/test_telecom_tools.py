@@ -15,6 +15,7 @@ from cxflow.tools.telecom import (
     LineStatus,
     TelecomDB,
     TelecomTools,
+    call_tool,
     db_hash,
     load_telecom_db,
     sample_db_path,
@@ -250,3 +251,27 @@ def test_to_tool_output_rules(sample_tools: TelecomTools) -> None:
     assert rendered["line"]["suspension_start_date"] == "2025-02-03"
     with pytest.raises(ValueError, match="Unsupported type"):
         to_tool_output({"bad": object()})
+
+
+# ---- write tools -----------------------------------------------------------------------------
+
+
+def test_refuel_without_a_draft_bill_opens_one_with_the_given_id() -> None:
+    tools = TelecomTools(load_telecom_db(sample_db_path()), new_bill_id=lambda: "B00000001")
+    receipt = tools.refuel_data("C2003", "L2004", 1.0)
+    assert receipt["message"] == "Successfully added 1.0 GB of data for line L2004 for $0.10"
+    bill = tools.get_bill("B00000001")
+    assert (bill.status.value, str(bill.period_start), str(bill.due_date)) == (
+        "Draft",
+        "2025-03-01",
+        "2025-03-15",
+    )
+    assert tools.get_customer_by_id("C2003").bill_ids[-1] == "B00000001"
+
+
+def test_call_tool_dispatches_only_tau2_tools(sample_tools: TelecomTools) -> None:
+    assert call_tool(sample_tools, "transfer_to_human_agents", {"summary": "x"}).output == (
+        "Transfer successful"
+    )
+    refused = call_tool(sample_tools, "change_plan", {})
+    assert (refused.output, refused.error) == ("Error: Tool 'change_plan' not found.", True)

@@ -1,7 +1,9 @@
 """Telecom CRM tools mirroring tau2-bench's telecom agent domain.
 
 Models (`TelecomDB`, `Customer`, `Line`, ...), the TOML loader and tau2's DB hash, and
-`TelecomTools` with tau2's lookup tools plus cxflow's `list_plans` / `change_plan`.
+`TelecomTools` with tau2's 13 agent tools (dispatched by `call_tool`) plus cxflow's
+`list_plans` / `change_plan`. The customer's phone lives in `cxflow.simulators.telecom`; replaying
+tau2's conformance vectors is `cxflow.tools.telecom.conformance`.
 """
 
 from cxflow.tools.telecom.db import db_hash, load_telecom_db, sample_db_path, telecom_db_json
@@ -24,14 +26,22 @@ from cxflow.tools.telecom.models import (
 )
 from cxflow.tools.telecom.tools import (
     TAU2_TODAY,
+    TOOL_NAMES,
+    TOOL_TYPES,
     DataUsage,
     Details,
+    LineUpdate,
+    RefuelReceipt,
     TelecomTools,
+    ToolType,
+    call_tool,
     to_tool_output,
 )
 
 __all__ = [
     "TAU2_TODAY",
+    "TOOL_NAMES",
+    "TOOL_TYPES",
     "AccountStatus",
     "Address",
     "Bill",
@@ -45,11 +55,15 @@ __all__ = [
     "Line",
     "LineItem",
     "LineStatus",
+    "LineUpdate",
     "PaymentMethod",
     "PaymentMethodType",
     "Plan",
+    "RefuelReceipt",
     "TelecomDB",
     "TelecomTools",
+    "ToolType",
+    "call_tool",
     "db_hash",
     "load_telecom_db",
     "sample_db_path",
