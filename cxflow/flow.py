@@ -450,6 +450,8 @@ class Flow(StateMachine, Generic[SlotsT], metaclass=FlowMeta):
     """What the customer wants, in a few words ("Change my plan"); used by routers and lists."""
     keywords: ClassVar[tuple[str, ...]] = ()
     """Words by which the offline interpreter recognises a request for this flow."""
+    example: ClassVar[tuple[str, ...]] = ()
+    """A happy path: the customer's lines against the flow's sample data, offline."""
     digressions: ClassVar[tuple[type[Flow[Any]], ...]] = ()
     """Flows the customer may start from any state of this one; it resumes when they end."""
     spec: ClassVar[Any]

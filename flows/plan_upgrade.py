@@ -272,6 +272,8 @@ class PlanUpgrade(Flow[UpgradeSlots]):
     """Change the plan of a telecom line after the customer confirms the new monthly price."""
 
     title = "Change my plan"
+    keywords = ("plan", "upgrade", "downgrade")
+    example = ("my number is 555-014-3301", "555-014-3301", "Everyday 20 please", "yes")
     facts = (
         SharedFact("line", "line_phone", "the line whose plan changes"),
         SharedFact("current_plan", "current_plan_name", "the plan the line is on now"),
