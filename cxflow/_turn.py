@@ -119,6 +119,7 @@ class TurnRun:
         self.attempts_log: list[list[dict[str, Any]]] = []
         """The commands of each interpreter attempt this turn (saved before a write tool runs)."""
         self.saved_attempts = -1
+        self.handoff_reason: str | None = None
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -219,6 +220,7 @@ class TurnRun:
             usage=self.usage,
             done=self.done,
             outcome=self.outcome,
+            handoff_reason=self.handoff_reason,
         )
         return self._snapshot(reply, agent_view), record
 

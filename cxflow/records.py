@@ -162,6 +162,8 @@ class TurnRecord(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     done: bool = False
     outcome: str | None = None
+    handoff_reason: str | None = None
+    """Why the conversation was handed to a human this turn, when it was."""
     created_at: datetime = Field(default_factory=utcnow)
 
 

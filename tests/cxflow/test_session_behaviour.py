@@ -443,6 +443,7 @@ def test_handoff_transfers_to_a_human() -> None:
 
     assert turn.done and turn.outcome == "handed_off"
     assert "TRANSFERRED" in turn.reply
+    assert turn.record.handoff_reason == "wants a person"
 
 
 def test_handoff_by_rule_interpreter() -> None:
@@ -476,6 +477,7 @@ def test_three_turns_of_gibberish_in_one_state_hand_off() -> None:
     assert "Sorry, I didn't get that." in turns[1].reply
     assert turns[2].outcome == "handed_off"
     assert "TRANSFERRED" in turns[2].reply
+    assert turns[2].record.handoff_reason == "no progress after 3 attempts in 'identify'"
 
 
 def test_progress_resets_the_re_prompt_ladder() -> None:
