@@ -32,6 +32,7 @@ from cxflow.commands import (
     StartFlow,
     Take,
 )
+from cxflow.divergence import detect, same_value
 from cxflow.errors import FlowRuntimeError, ToolError
 from cxflow.interpreter import (
     EventView,
@@ -44,6 +45,7 @@ from cxflow.machine import FlowSpec, Refusal, guard_message, guard_name
 from cxflow.records import (
     Claimed,
     Confirmation,
+    Divergence,
     Frame,
     PendingTurn,
     Rejected,
@@ -87,8 +89,12 @@ class TurnRun:
         store: Store,
         interpreter: Interpreter,
         env: object,
+        customer_view: Mapping[str, Any] | None = None,
+        truth: Mapping[str, Any] | None = None,
     ) -> None:
         self.snap = snapshot
+        self.observed_customer = customer_view
+        self.observed_truth = truth
         self.pending = pending
         self.flows = flows
         self.store = store
@@ -103,6 +109,7 @@ class TurnRun:
         self.attempts = dict(snapshot.attempts)
         self.confirmations = list(snapshot.confirmations)
         self.entered_turn = snapshot.entered_turn
+        self.beliefs = dict(snapshot.beliefs)
         self.done = snapshot.done
         self.outcome = snapshot.outcome
         self.rejected: list[Rejected] = []
@@ -183,7 +190,8 @@ class TurnRun:
                 )
             started = time.perf_counter()
             tools_before = self.tools_s
-            for command in interp.commands:
+            claims_first = sorted(interp.commands, key=lambda c: not isinstance(c, Claim))
+            for command in claims_first:
                 await self._apply(command, attempt)
             machine_s += time.perf_counter() - started - (self.tools_s - tools_before)
             new_rejections = self.rejected[before:]
@@ -195,6 +203,7 @@ class TurnRun:
         self._ladder(state_before)
         reply = self._reply()
         agent_view = _dump(self.slots)
+        customer_view, truth, divergences = self._divergences(agent_view)
         record = TurnRecord(
             session_id=self.snap.session_id,
             turn=self.turn_no,
@@ -211,6 +220,9 @@ class TurnRun:
             claims=self.claims,
             reply=reply,
             agent_view=agent_view,
+            customer_view=customer_view,
+            truth=truth,
+            divergences=divergences,
             timings=Timings(
                 interpret_ms=round(interpret_s * 1000, 3),
                 machine_ms=round(machine_s * 1000, 3),
@@ -223,6 +235,34 @@ class TurnRun:
             handoff_reason=self.handoff_reason,
         )
         return self._snapshot(reply, agent_view), record
+
+    def _divergences(
+        self, agent_view: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, list[Divergence]]:
+        """The three views of the flow's shared facts after the turn, and where they part."""
+        facts = {f.name: f.slot for f in self.spec.facts}
+        if not facts:
+            return None, None, []
+        if self.observed_customer is not None:
+            customer: dict[str, Any] | None = dict(self.observed_customer)
+        else:
+            customer = {k: v for k, v in self.beliefs.items() if k in facts} or None
+        truth: dict[str, Any] = {}
+        for fact in self.spec.facts:
+            if fact.truth is not None:
+                truth[fact.name] = jsonable(fact.truth(self.env, self.slots))
+        truth.update(self.observed_truth or {})
+        reads = {name: tuple(self.spec.related_slots(name)) for name in self.spec.tools}
+        found = detect(
+            self.turn_no,
+            facts,
+            agent_view,
+            customer,
+            truth or None,
+            tool_calls=self.tool_calls,
+            reads=reads,
+        )
+        return customer, (truth or None), found
 
     def _add_usage(self, usage: Usage) -> None:
         u = self.usage
@@ -249,6 +289,7 @@ class TurnRun:
             attempts=self.attempts,
             confirmations=self.confirmations,
             entered_turn=self.entered_turn,
+            beliefs=self.beliefs,
             last_reply=reply.text,
             created_at=self.snap.created_at,
         )
@@ -313,6 +354,7 @@ class TurnRun:
                     )
                 else:
                     self.claims.append(Claimed(fact=fact, value=value))
+                    self.beliefs[fact] = jsonable(value)
             case NoOp():
                 pass
 
@@ -382,6 +424,15 @@ class TurnRun:
                 attempt,
             )
             return
+        if decision.confirms:
+            disagreement = self._disagreement()
+            if disagreement is not None:
+                self._reject(command, Refusal(disagreement), attempt)
+                if "Just to be sure we agree:" not in self.notes:
+                    self.notes.append("Just to be sure we agree:")
+                self.progress = True
+                return
+            self._agreed()
         for name in decision.confirms:
             tool = self.spec.tools[name]
             self.confirmations.append(
@@ -402,6 +453,38 @@ class TurnRun:
             )
         )
         await self._enter(decision.target)
+
+    def _stated_facts(self) -> list[tuple[str, object]]:
+        """(fact, agent value) for the shared facts the current state's reply states."""
+        stated = self.spec.states[self.state].stated_slots
+        return [
+            (f.name, getattr(self.slots, f.slot))
+            for f in self.spec.facts
+            if f.slot in stated and getattr(self.slots, f.slot) is not None
+        ]
+
+    def _disagreement(self) -> str | None:
+        """Why a confirmation must wait: in this very message the customer claims another value
+        of a fact being confirmed. (Earlier claims were answered: every reply of a confirming
+        state restates its facts, so a later plain yes is an informed one.)"""
+        if not self.spec.repair_divergence:
+            return None
+        claimed = {c.fact: c.value for c in self.claims}
+        for fact, value in self._stated_facts():
+            if fact in claimed and not same_value(claimed[fact], jsonable(value)):
+                return (
+                    f"the customer says {fact} is {claimed[fact]!r} but the agent states "
+                    f"{value!r}: restate it and ask for confirmation again before any write"
+                )
+        return None
+
+    def _agreed(self) -> None:
+        """The customer confirmed what the state stated: that is now their view too (except
+        what they claimed otherwise in the same message)."""
+        claimed = {c.fact for c in self.claims}
+        for fact, value in self._stated_facts():
+            if fact not in claimed:
+                self.beliefs[fact] = jsonable(value)
 
     async def _start_flow(self, command: Command, flow: str, attempt: int) -> None:
         startable = self.spec.startable(self.state)

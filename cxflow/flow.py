@@ -82,11 +82,15 @@ class SharedFact:
         name: The fact's name in divergence reports ("line", "quoted_price").
         slot: The slot holding the agent's view.
         description: What the fact means, for reports and model prompts.
+        truth: Reads the fact's true value from the environment, when the agent's
+            environment holds it (a CRM); device facts come from the customer simulator.
     """
 
     name: str
     slot: str
     description: str = ""
+    truth: Callable[[Any, Any], Any] | None = None
+    """`truth(env, slots)`: the environment's value of the fact (simulation and tests)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,9 +265,9 @@ class FlowMeta(StateMachineMetaclass):
             if bad_guards:  # python-statemachine cannot even build the class with these
                 raise FlowDefinitionError(name, problems + bad_guards)
         super().__init__(name, bases, attrs)
-        if not declared:
+        if not list(cls.states):
             return  # an abstract base such as Flow itself
-        model = _slots_model(attrs)
+        model = _slots_model(attrs) or getattr(cls, "slots_model", None)
         if model is None:
             problems.append(
                 f"no slots model. Declare it as the type argument: class {name}(Flow[MySlots])."
@@ -454,6 +458,8 @@ class Flow(StateMachine, Generic[SlotsT], metaclass=FlowMeta):
     """A happy path: the customer's lines against the flow's sample data, offline."""
     digressions: ClassVar[tuple[type[Flow[Any]], ...]] = ()
     """Flows the customer may start from any state of this one; it resumes when they end."""
+    repair_divergence: ClassVar[bool] = True
+    """Refuse a confirmation while the customer disagrees with a fact it confirms; restate."""
     spec: ClassVar[Any]
 
     @classmethod

@@ -12,6 +12,7 @@ the slots.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["FlowSpec", "Refusal", "StateSpec", "TransitionSpec"]
 
 Guard = Callable[[Any], bool]
+_FORMATTER = string.Formatter()
 MAX_VALUE_CHARS = 1_000
 """Longest text accepted as a slot value; longer values are refused (hostile or garbage input)."""
 
@@ -74,6 +76,13 @@ class StateSpec:
     starts: tuple[str, ...] = ()
     """Flows that `StartFlow` may start from this state (besides the flow's digressions)."""
     returns_to: str | None = None
+
+    @property
+    def stated_slots(self) -> frozenset[str]:
+        """Slots the state's reply template states."""
+        return frozenset(
+            f.split(".")[0].split("[")[0] for _t, f, _s, _c in _FORMATTER.parse(self.say) if f
+        )
 
     @property
     def events(self) -> tuple[TransitionSpec, ...]:
@@ -125,6 +134,7 @@ class FlowSpec:
     """Per customer slot, the first state (breadth-first from the initial) that asks for it."""
     tools: Mapping[str, Tool]
     keywords: tuple[str, ...] = ()
+    repair_divergence: bool = True
     digressions: tuple[str, ...] = ()
     """Flows `StartFlow` may start from any state of this flow."""
     linked: Mapping[str, Any] = field(default_factory=dict[str, Any])
@@ -205,6 +215,7 @@ class FlowSpec:
             asked_in=MappingProxyType(asked_in),
             tools=MappingProxyType(tools),
             keywords=tuple(flow.keywords),
+            repair_divergence=bool(flow.repair_divergence),
             digressions=tuple(f.flow_id for f in flow.digressions),
             linked=MappingProxyType(linked),
         )
@@ -308,6 +319,17 @@ class FlowSpec:
             )
         assert refusal is not None
         return refusal
+
+    def related_slots(self, tool: str) -> frozenset[str]:
+        """Slots a tool's call depends on: what it reads, what those were computed from, and
+        what was computed from them (the quoted price depends on the chosen plan)."""
+        reads = set(self.tools[tool].reads)
+        related = set(reads)
+        for slot, derived in self.dependents.items():
+            if slot in reads or derived & reads:
+                related.add(slot)
+                related |= derived
+        return frozenset(related)
 
     def startable(self, state: str) -> tuple[str, ...]:
         """Flows that `StartFlow` may start in a state: its `starts` and the digressions."""

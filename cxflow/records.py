@@ -157,6 +157,9 @@ class TurnRecord(BaseModel):
     reply: Reply
     agent_view: dict[str, Any]
     customer_view: dict[str, Any] | None = None
+    """Per shared fact, what the customer believed this turn (simulator, or their claims)."""
+    truth: dict[str, Any] | None = None
+    """Per shared fact, the environment's value this turn, where known."""
     divergences: list[Divergence] = Field(default_factory=list[Divergence])
     timings: Timings = Field(default_factory=Timings)
     usage: Usage = Field(default_factory=Usage)
@@ -207,6 +210,8 @@ class SessionSnapshot(BaseModel):
     confirmations: list[Confirmation] = Field(default_factory=list[Confirmation])
     entered_turn: int = 0
     """Turn in which the current state was entered (0: at the start)."""
+    beliefs: dict[str, Any] = Field(default_factory=dict[str, Any])
+    """Per shared fact, what the customer claimed or confirmed (production mode)."""
     last_reply: str = ""
     created_at: datetime = Field(default_factory=utcnow)
 

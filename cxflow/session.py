@@ -253,8 +253,21 @@ class Session:
 
     # -- running turns -------------------------------------------------------------------------
 
-    async def turn(self, text: str) -> Turn:
+    async def turn(
+        self,
+        text: str,
+        *,
+        customer_view: Mapping[str, Any] | None = None,
+        truth: Mapping[str, Any] | None = None,
+    ) -> Turn:
         """Run one customer turn and return the agent's reply and the new situation.
+
+        Args:
+            text: The customer's message.
+            customer_view: In simulation, what the customer believes of each shared fact (the
+                simulator's state); without it the customer's claims stand for their view.
+            truth: In simulation, the true value of shared facts the agent's environment
+                cannot see (the customer's phone); facts with `truth=` read it themselves.
 
         Raises:
             ConversationEndedError: The conversation already ended.
@@ -267,11 +280,20 @@ class Session:
             if self._snap.done:
                 raise ConversationEndedError(self.id, self._snap.outcome)
         pending = PendingTurn(session_id=self.id, turn=self._snap.version + 1, customer_text=text)
-        return await self._complete(pending)
+        return await self._complete(pending, customer_view=customer_view, truth=truth)
 
-    def turn_sync(self, text: str) -> Turn:
+    def turn_sync(
+        self,
+        text: str,
+        *,
+        customer_view: Mapping[str, Any] | None = None,
+        truth: Mapping[str, Any] | None = None,
+    ) -> Turn:
         """Run one customer turn from synchronous code (see `turn`)."""
-        result: Turn = _run_sync(self.turn(text), never_suspends=self._never_suspends())
+        result: Turn = _run_sync(
+            self.turn(text, customer_view=customer_view, truth=truth),
+            never_suspends=self._never_suspends(),
+        )
         return result
 
     @property
@@ -296,7 +318,13 @@ class Session:
             for t in f.spec.tools.values()
         )
 
-    async def _complete(self, pending: PendingTurn) -> Turn:
+    async def _complete(
+        self,
+        pending: PendingTurn,
+        *,
+        customer_view: Mapping[str, Any] | None = None,
+        truth: Mapping[str, Any] | None = None,
+    ) -> Turn:
         started = time.perf_counter()
         run = TurnRun(
             snapshot=self._snap,
@@ -305,6 +333,8 @@ class Session:
             store=self.store,
             interpreter=self.interpreter,
             env=self.env,
+            customer_view=customer_view,
+            truth=truth,
         )
         snapshot, record = await run.execute()
         # stamp the timings before the write, so the stored record has them too
