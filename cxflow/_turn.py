@@ -252,7 +252,9 @@ class TurnRun:
             if fact.truth is not None:
                 truth[fact.name] = jsonable(fact.truth(self.env, self.slots))
         truth.update(self.observed_truth or {})
-        reads = {name: tuple(self.spec.related_slots(name)) for name in self.spec.tools}
+        reads = {
+            c.tool: tuple(self.spec.related_slots(c.tool)) for c in self.tool_calls if c.side_effect
+        }
         found = detect(
             self.turn_no,
             facts,

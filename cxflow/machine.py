@@ -140,6 +140,7 @@ class FlowSpec:
     linked: Mapping[str, Any] = field(default_factory=dict[str, Any])
     """The flow classes this flow can start (by `starts=` or `digressions`), by id."""
     _adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict[str, "TypeAdapter[Any]"])
+    _related: dict[str, frozenset[str]] = field(default_factory=dict[str, frozenset[str]])
 
     @classmethod
     def compile(cls, flow: Any) -> FlowSpec:
@@ -323,13 +324,17 @@ class FlowSpec:
     def related_slots(self, tool: str) -> frozenset[str]:
         """Slots a tool's call depends on: what it reads, what those were computed from, and
         what was computed from them (the quoted price depends on the chosen plan)."""
-        reads = set(self.tools[tool].reads)
-        related = set(reads)
-        for slot, derived in self.dependents.items():
-            if slot in reads or derived & reads:
-                related.add(slot)
-                related |= derived
-        return frozenset(related)
+        key = f"related:{tool}"
+        found = self._related.get(key)
+        if found is None:
+            reads = set(self.tools[tool].reads)
+            related = set(reads)
+            for slot, derived in self.dependents.items():
+                if slot in reads or derived & reads:
+                    related.add(slot)
+                    related |= derived
+            found = self._related[key] = frozenset(related)
+        return found
 
     def startable(self, state: str) -> tuple[str, ...]:
         """Flows that `StartFlow` may start in a state: its `starts` and the digressions."""
