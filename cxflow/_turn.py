@@ -293,6 +293,7 @@ class TurnRun:
             entered_turn=self.entered_turn,
             beliefs=self.beliefs,
             last_reply=reply.text,
+            meta=self.snap.meta,
             created_at=self.snap.created_at,
         )
 

@@ -112,6 +112,12 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("flow", metavar="FLOW", help="flow id (see `cxflow flows`)")
     chat.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=db_help)
     chat.add_argument("--session", metavar="ID", help="resume this stored session")
+    chat.add_argument(
+        "--tau2-data",
+        metavar="DIR",
+        help="run on tau2-bench's real databases from DIR, laid out like tau2-bench's "
+        "data/tau2/domains (default: the bundled sample data)",
+    )
     chat.set_defaults(command=_chat)
 
     replay = sub.add_parser(
@@ -175,11 +181,14 @@ def _chat(args: argparse.Namespace) -> int:
     db: str = args.db
     if args.session is not None:
         _require_db(db)
+    env = _env(flow, args.tau2_data)
     store = _open_store(db)
     session: Session | None = None
     try:
         session = (
-            _resume(flow, args.session, store) if args.session is not None else _start(flow, store)
+            _resume(flow, args.session, store, env)
+            if args.session is not None
+            else _start(flow, store, env, args.tau2_data)
         )
         if not session.done:
             _converse(session, interactive=sys.stdin.isatty())
@@ -198,20 +207,34 @@ def _chat(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _start(flow: type[Flow[Any]], store: SqlStore) -> Session:
+def _env(flow: type[Flow[Any]], tau2_data: str | None) -> object:
+    """The flow's environment: its sample data, or tau2's real data from a folder."""
+    if tau2_data is None:
+        return flow.make_env()
+    folder = Path(tau2_data)
+    if not folder.is_dir():
+        raise _UsageError(
+            f"--tau2-data {tau2_data} is not a directory; give the folder laid out like "
+            "tau2-bench's data/tau2/domains (it holds airline/, retail/, telecom/)."
+        )
+    return flow.make_env(tau2_data=folder)
+
+
+def _start(flow: type[Flow[Any]], store: SqlStore, env: object, tau2_data: str | None) -> Session:
     from cxflow.registry import reference_flows
     from cxflow.session import Session
 
-    session = Session.start(flow, store=store, flows=reference_flows())
+    meta = {"tau2_data": str(Path(tau2_data).resolve())} if tau2_data else {}
+    session = Session.start(flow, store=store, flows=reference_flows(), env=env, meta=meta)
     print(f"agent> {session.reply}", flush=True)
     return session
 
 
-def _resume(flow: type[Flow[Any]], session_id: str, store: SqlStore) -> Session:
+def _resume(flow: type[Flow[Any]], session_id: str, store: SqlStore, env: object) -> Session:
     from cxflow.registry import reference_flows
     from cxflow.session import ConversationEndedError, Session
 
-    session = Session.load(session_id, flows=reference_flows(), store=store)
+    session = Session.load(session_id, flows=reference_flows(), store=store, env=env)
     root = session.snapshot.root_flow
     if root != flow.flow_id:
         raise _UsageError(
@@ -301,11 +324,13 @@ def _replay_session(store: SqlStore, session_id: str) -> int:
     flows = reference_flows()
     if stored.root_flow not in flows:
         raise UnknownFlowError(stored.root_flow, list(flows))
+    root = flows[stored.root_flow]
+    tau2_data = stored.meta.get("tau2_data")  # the session ran on tau2's data: replay on it too
     session = Session.start(
-        flows[stored.root_flow],
+        root,
         interpreter=ReplayInterpreter(records),
         store=MemoryStore(),
-        env=None,
+        env=_env(root, tau2_data),
         flows=flows,
         session_id=session_id,
     )

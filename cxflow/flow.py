@@ -32,6 +32,7 @@ import string
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel
@@ -463,6 +464,11 @@ class Flow(StateMachine, Generic[SlotsT], metaclass=FlowMeta):
     spec: ClassVar[Any]
 
     @classmethod
-    def make_env(cls) -> object:
-        """Build the environment tools act on (a CRM client, a database); override per flow."""
+    def make_env(cls, tau2_data: Path | None = None) -> object:
+        """Build the environment tools act on (a CRM client, a database); override per flow.
+
+        Args:
+            tau2_data: A folder laid out like tau2-bench's `data/tau2/domains`; flows over a
+                tau2 domain then act on its real database instead of their bundled sample.
+        """
         return None

@@ -213,6 +213,8 @@ class SessionSnapshot(BaseModel):
     beliefs: dict[str, Any] = Field(default_factory=dict[str, Any])
     """Per shared fact, what the customer claimed or confirmed (production mode)."""
     last_reply: str = ""
+    meta: dict[str, str] = Field(default_factory=dict[str, str])
+    """What the embedding application notes about the session (tenant, data source, ...)."""
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -145,6 +145,7 @@ class Session:
         env: object = None,
         flows: Mapping[str, type[Flow[Any]]] | None = None,
         session_id: str | None = None,
+        meta: Mapping[str, str] | None = None,
     ) -> Session:
         """Start a conversation with a flow and store it at version 0.
 
@@ -155,6 +156,7 @@ class Session:
             env: What tools act on; defaults to `flow.make_env()`.
             flows: Flows reachable by `StartFlow` digressions (the flow itself is added).
             session_id: Defaults to a random id.
+            meta: Notes stored with the session (tenant, data source, ...).
         """
         known = {**(flows or {}), **linked_flows(flow)}
         session = cls(
@@ -164,6 +166,7 @@ class Session:
                 root_flow=flow.flow_id,
                 state=flow.spec.initial,
                 slots={},
+                meta=dict(meta or {}),
             ),
             flows=known,
             store=store if store is not None else MemoryStore(),
@@ -226,6 +229,11 @@ class Session:
     def reply(self) -> str:
         """What the agent said last (the opening prompt before the first turn)."""
         return self._snap.last_reply
+
+    @property
+    def meta(self) -> Mapping[str, str]:
+        """The notes stored with the session when it started."""
+        return dict(self._snap.meta)
 
     @property
     def done(self) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
@@ -375,6 +376,7 @@ class PlanUpgrade(Flow[UpgradeSlots]):
     )
 
     @classmethod
-    def make_env(cls) -> TelecomTools:
-        """The sample CRM shipped with cxflow (a fresh in-memory copy per session)."""
-        return TelecomTools(load_telecom_db(sample_db_path()))
+    def make_env(cls, tau2_data: Path | None = None) -> TelecomTools:
+        """The sample CRM shipped with cxflow, or tau2's telecom CRM (a fresh copy per call)."""
+        path = sample_db_path() if tau2_data is None else Path(tau2_data) / "telecom" / "db.toml"
+        return TelecomTools(load_telecom_db(path))

@@ -463,3 +463,42 @@ def test_installed_command_chats_then_replays_identically(tmp_path: Path) -> Non
 
     assert replay.returncode == 0, replay.stdout + replay.stderr
     assert "identical" in replay.stdout
+
+
+def test_chat_on_tau2_data_runs_the_real_crm_and_replays_on_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import os
+
+    tau2 = os.environ.get("CXFLOW_TAU2_DATA") or str(
+        Path(__file__).resolve().parents[3] / "shared" / "tau2-data"
+    )
+    db = str(tmp_path / "tau2.db")
+    lines = ["555-123-2002", "555-123-2001", "Premium Plan", "yes"]
+    code, out, err = run(
+        capsys,
+        monkeypatch,
+        "chat",
+        "plan_upgrade",
+        "--db",
+        db,
+        "--tau2-data",
+        tau2,
+        stdin="\n".join(lines),
+    )
+    assert code == 0
+    replies = agent_lines(out)
+    assert replies[1].startswith("Thanks, John Smith.")  # tau2's customer, not the sample's
+    assert replies[-1] == "Done: line 555-123-2001 is now on Premium Plan at $65.00 a month."
+    code, out, _ = run(capsys, monkeypatch, "replay", session_id_from(err), "--db", db)
+    assert code == 0 and out.splitlines()[-1] == "identical: 4 turns, 0 model calls"
+
+
+def test_chat_with_a_missing_tau2_folder_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    code, _, err = run(
+        capsys, monkeypatch, "chat", "plan_upgrade", "--tau2-data", str(tmp_path / "nope")
+    )
+    assert code == 2
+    assert "is not a directory" in err
