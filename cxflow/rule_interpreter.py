@@ -64,7 +64,12 @@ def _parse(slot: SlotView, text: str) -> object | None:
 
 
 def _aliases(choices: Any) -> dict[str, list[str]]:
-    return {value: [label] for value, label in choices.items() if label and label != value}
+    """Each choice's other names: its label, or several labels written "visa | credit card"."""
+    return {
+        value: [alias.strip() for alias in label.split(" | ") if alias.strip()]
+        for value, label in choices.items()
+        if label and label != value
+    }
 
 
 def _pattern(slot: SlotView) -> str | None:
