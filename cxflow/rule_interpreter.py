@@ -30,6 +30,8 @@ _CORRECTION = re.compile(
     re.I,
 )
 _WORD = re.compile(r"[a-z0-9']+")
+_FREE_FORM = frozenset({"name", "text"})
+"""Kinds that would read almost any message: never re-read as a correction."""
 
 
 def _parse(slot: SlotView, text: str) -> object | None:
@@ -106,10 +108,10 @@ class RuleInterpreter:
         out: list[Command] = []
         correcting = bool(_CORRECTION.search(text))
         for slot in view.slots:
-            if slot.value is not None and not correcting:
-                continue
-            if slot.correction and not correcting:
-                continue
+            if (slot.value is not None or slot.correction) and not (
+                correcting and slot.parser not in _FREE_FORM
+            ):
+                continue  # re-read a filled slot only on a correction cue, and not free text
             value = _parse(slot, text)
             if value is None or value == slot.value:
                 continue

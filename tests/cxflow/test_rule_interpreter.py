@@ -174,3 +174,20 @@ def test_full_conversation_through_the_rule_interpreter() -> None:
     assert session.state == "confirm"
     turn = session.turn_sync("yes, confirm")
     assert turn.done and turn.outcome == "completed"
+
+
+def test_free_text_slots_are_not_reread_on_a_correction_cue() -> None:
+    view = _view()
+    filled = tuple(
+        s.__class__(**{**{f: getattr(s, f) for f in s.__dataclass_fields__}, "value": "x"})
+        if s.name in ("name", "note", "bags")
+        else s
+        for s in view.slots
+    )
+    out = RuleInterpreter().commands(
+        TurnView(**{**{f: getattr(view, f) for f in view.__dataclass_fields__}, "slots": filled}),
+        "sorry, I meant 3 bags, it's Desk Lamp",
+    )
+    names = {c.slot for c in out if isinstance(c, SetSlot)}
+    assert "bags" in names
+    assert "name" not in names and "note" not in names
