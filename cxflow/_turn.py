@@ -253,7 +253,9 @@ class TurnRun:
                 truth[fact.name] = jsonable(fact.truth(self.env, self.slots))
         truth.update(self.observed_truth or {})
         reads = {
-            c.tool: tuple(self.spec.related_slots(c.tool)) for c in self.tool_calls if c.side_effect
+            c.tool: tuple(self.spec.related_slots(c.tool))
+            for c in self.tool_calls
+            if c.side_effect and c.tool in self.spec.tools  # a returned child's writes: not ours
         }
         found = detect(
             self.turn_no,
@@ -715,6 +717,9 @@ class TurnRun:
 
     def _finish_flow(self) -> None:
         state = self.spec.states[self.state]
+        if state.outcome == "handed_off":  # a hand-off ends the conversation, not just this flow
+            self._handoff(state.purpose or f"{self.flow_id} ended in {self.state!r}")
+            return
         self._end_flow(state.outcome or "completed", note=render(state.say, self.slots), final=True)
 
     def _end_flow(self, outcome: str, *, note: str, final: bool = False) -> None:
