@@ -564,7 +564,9 @@ class TurnRun:
                 return
             if self.spec.states[self.state].final:
                 self._finish_flow()
-                return
+                if self.done:
+                    return
+                continue  # back in the flow that started it: its automatic transitions apply
             step = self.spec.next_auto(self.state, self.slots)
             if step is None:
                 return

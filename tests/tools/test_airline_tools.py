@@ -44,7 +44,7 @@ def tools(db: AirlineDB) -> AirlineTools:
 
 def test_public_api_is_listed() -> None:
     exported = {name for name in dir(airline) if not name.startswith("_")}
-    modules = {"conformance", "db", "models", "tools"}
+    modules = {"conformance", "db", "models", "policy", "pricing", "tools"}
     assert len(set(airline.__all__)) == len(airline.__all__)  # ruff keeps the order
     assert set(airline.__all__) == exported - modules
 
@@ -120,7 +120,7 @@ def test_unknown_table_is_refused(tmp_path: Path) -> None:
 
 
 def test_sample_db_is_small_and_round_trips(db: AirlineDB) -> None:
-    assert (len(db.flights), len(db.users), len(db.reservations)) == (7, 3, 4)
+    assert (len(db.flights), len(db.users), len(db.reservations)) == (7, 3, 7)
     assert AirlineDB.model_validate(db_json(db)) == db
     assert db_hash(db) == tau2_hash(db.model_dump())
 
