@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from cxflow.interpreter import EventView, SlotView, TurnView
 from cxflow.machine import FlowSpec
+from cxflow.tooling import jsonable
 from cxflow.types import literal_choices, parser_kind
 
 
@@ -51,7 +52,7 @@ def build_view(
         if t.event not in seen:
             seen.add(t.event)
             events.append(EventView(t.event, t.description, t.keywords))
-    known = {k: v for k, v in slots.model_dump(mode="json").items() if v is not None}
+    known = {k: jsonable(v) for k, v in slots.__dict__.items() if v is not None}
     return TurnView(
         flow=spec.flow_id,
         state=state,

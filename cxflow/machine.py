@@ -15,6 +15,7 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -80,9 +81,7 @@ class StateSpec:
     @property
     def stated_slots(self) -> frozenset[str]:
         """Slots the state's reply template states."""
-        return frozenset(
-            f.split(".")[0].split("[")[0] for _t, f, _s, _c in _FORMATTER.parse(self.say) if f
-        )
+        return frozenset(placeholder_slots(self.say))
 
     @property
     def events(self) -> tuple[TransitionSpec, ...]:
@@ -101,6 +100,13 @@ class Refusal:
 
     reason: str
     guard: str | None = None
+
+
+@cache
+def placeholder_slots(template: str) -> tuple[str, ...]:
+    """The slot names a reply template's `{placeholders}` use, in order (parsed once)."""
+    names = (f.split(".")[0].split("[")[0] for _t, f, _s, _c in _FORMATTER.parse(template) if f)
+    return tuple(dict.fromkeys(names))
 
 
 def guard_name(guard: Guard) -> str:

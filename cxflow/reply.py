@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
-from cxflow.machine import FlowSpec, StateSpec
+from cxflow.machine import FlowSpec, StateSpec, placeholder_slots
 from cxflow.records import Reply
 from cxflow.tooling import jsonable
 
@@ -38,7 +38,8 @@ def render(template: str, slots: BaseModel) -> str:
     """Fill a template's `{slot}` placeholders; empty slots show as "(unknown)"."""
     if not template:
         return ""
-    values = {k: _display(v) for k, v in slots.__dict__.items()}
+    fields = slots.__dict__
+    values = {name: _display(fields.get(name)) for name in placeholder_slots(template)}
     try:
         return template.format_map(values)
     except (ValueError, TypeError):  # a format spec that does not fit the value's type
@@ -57,7 +58,7 @@ def _strip_specs(template: str) -> str:
 
 def stated_facts(spec: FlowSpec, state: StateSpec, slots: BaseModel) -> dict[str, Any]:
     """Return the shared facts the state's template states, with their values."""
-    used = {f for _t, f, _s, _c in _FORMATTER.parse(state.say) if f}
+    used = state.stated_slots
     out: dict[str, Any] = {}
     for fact in spec.facts:
         value = getattr(slots, fact.slot, None)

@@ -93,7 +93,7 @@ class MemoryStore:
         self._sessions: dict[str, str] = {}
         self._versions: dict[str, int] = {}
         self._turns: dict[str, list[str]] = {}
-        self._pending: dict[str, PendingTurn] = {}
+        self._pending: dict[str, str] = {}
         self._effects: dict[str, dict[str, Any]] = {}
 
     def create_session(self, snapshot: SessionSnapshot) -> None:
@@ -111,12 +111,12 @@ class MemoryStore:
 
     def save_pending(self, pending: PendingTurn) -> None:
         """Save (or replace) the session's uncommitted turn."""
-        self._pending[pending.session_id] = pending.model_copy(deep=True)
+        self._pending[pending.session_id] = pending.model_dump_json()
 
     def pending_turn(self, session_id: str) -> PendingTurn | None:
         """Return the session's uncommitted turn, if any."""
         found = self._pending.get(session_id)
-        return found.model_copy(deep=True) if found is not None else None
+        return PendingTurn.model_validate_json(found) if found is not None else None
 
     def commit_turn(
         self, snapshot: SessionSnapshot, record: TurnRecord, *, expected_version: int
