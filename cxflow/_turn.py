@@ -12,14 +12,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from cxflow._tool_calls import call_tool, checked_updates, hash_arguments, tool_refusal
 from cxflow._view import build_view
 from cxflow.commands import (
     Cancel,
@@ -59,7 +58,7 @@ from cxflow.records import (
 )
 from cxflow.reply import HANDOFF_TEXT, describe_slots, render, render_reply
 from cxflow.store import Store
-from cxflow.tooling import Tool, ToolCallContext, canonical_json, idempotency_key, jsonable
+from cxflow.tooling import Tool, ToolCallContext, idempotency_key, jsonable
 
 if TYPE_CHECKING:
     from cxflow.flow import Flow
@@ -71,10 +70,6 @@ RECENT_TURNS = 4
 
 def _dump(slots: BaseModel) -> dict[str, Any]:
     return slots.model_dump(mode="json")
-
-
-def _hash_args(arguments: Mapping[str, object]) -> str:
-    return hashlib.sha256(canonical_json(arguments).encode()).hexdigest()[:32]
 
 
 class TurnRun:
@@ -180,7 +175,7 @@ class TurnRun:
             else:
                 view = self.view(feedback=feedback, attempt=attempt)
                 interp = await self.interpreter.interpret(view, self.pending.customer_text)
-                self._add_usage(interp.usage)
+                self.usage = self.usage.plus(interp.usage)
             interpret_s += time.perf_counter() - started
             attempts.append([c.model_dump(mode="json") for c in interp.commands])
             before = len(self.rejected)
@@ -267,17 +262,6 @@ class TurnRun:
             reads=reads,
         )
         return customer, (truth or None), found
-
-    def _add_usage(self, usage: Usage) -> None:
-        u = self.usage
-        self.usage = Usage(
-            model_calls=u.model_calls + usage.model_calls,
-            input_tokens=u.input_tokens + usage.input_tokens,
-            cached_input_tokens=u.cached_input_tokens + usage.cached_input_tokens,
-            output_tokens=u.output_tokens + usage.output_tokens,
-            thinking_tokens=u.thinking_tokens + usage.thinking_tokens,
-            cost_usd=u.cost_usd + usage.cost_usd,
-        )
 
     def _snapshot(self, reply: Reply, slots: dict[str, Any] | None = None) -> SessionSnapshot:
         return SessionSnapshot(
@@ -443,7 +427,7 @@ class TurnRun:
             self.confirmations.append(
                 Confirmation(
                     tool=name,
-                    arguments_hash=_hash_args(self._arguments(tool)),
+                    arguments_hash=hash_arguments(self._arguments(tool)),
                     turn=self.turn_no,
                 )
             )
@@ -606,7 +590,7 @@ class TurnRun:
         )
         self.tool_calls.append(record)
         try:
-            refusal = self._tool_refusal(tool, arguments)
+            refusal = tool_refusal(tool, self.slots, arguments, self.confirmations)
             if refusal is not None:
                 record.refused = refusal
                 return self._tool_failed(tool, refusal)
@@ -621,14 +605,14 @@ class TurnRun:
             else:
                 ctx = ToolCallContext(self.snap.session_id, self.turn_no, key or "", json_args)
                 try:
-                    raw_updates = await self._call(tool, ctx)
+                    raw_updates = await call_tool(tool, self.slots, self.env, ctx)
                 except ToolError as exc:
                     record.error = exc.message
                     return self._tool_failed(tool, exc.message)
                 except Exception as exc:  # a crashing tool is a failed call, not a crashed turn
                     record.error = f"{type(exc).__name__}: {exc}"
                     return self._tool_failed(tool, record.error)
-            updates = self._check_updates(tool, raw_updates or {})
+            updates = checked_updates(self.spec, tool, raw_updates or {})
             if key is not None and found is None:
                 journal = time.perf_counter()
                 self.store.record_effect(
@@ -659,52 +643,6 @@ class TurnRun:
         """Set slot values in place (the run owns its slots model; values are validated)."""
         for name, value in updates.items():
             setattr(self.slots, name, value)
-
-    def _tool_refusal(self, tool: Tool, arguments: Mapping[str, object]) -> str | None:
-        if tool.guard is not None and not tool.guard(self.slots):
-            message = guard_message(tool.guard)
-            return f"guard {guard_name(tool.guard)} refused {tool.name}" + (
-                f": {message}" if message else ""
-            )
-        if tool.needs_confirmation:
-            digest = _hash_args(arguments)
-            if not any(
-                c.tool == tool.name and c.arguments_hash == digest for c in self.confirmations
-            ):
-                return (
-                    f"{tool.name} needs the customer's confirmation of these arguments "
-                    "in an earlier turn; none was given"
-                )
-        return None
-
-    async def _call(self, tool: Tool, ctx: ToolCallContext) -> Mapping[str, object] | None:
-        result = tool.fn(self.slots, self.env, ctx)
-        if inspect.isawaitable(result):
-            import asyncio
-
-            try:
-                result = await asyncio.wait_for(result, tool.timeout_s)
-            except TimeoutError as exc:
-                raise ToolError(tool.name, f"timed out after {tool.timeout_s} s") from exc
-        return result
-
-    def _check_updates(self, tool: Tool, updates: Mapping[str, object]) -> dict[str, object]:
-        unknown = [k for k in updates if k not in tool.writes]
-        if unknown:
-            raise FlowRuntimeError(
-                f"tool {tool.name!r} wrote {unknown}, which it does not declare; add them to "
-                f"writes= (declared: {list(tool.writes)})."
-            )
-        typed: dict[str, object] = {}
-        for name, value in updates.items():
-            try:
-                typed[name] = self.spec.adapter(name).validate_python(value)
-            except ValidationError as exc:
-                raise FlowRuntimeError(
-                    f"tool {tool.name!r} wrote an invalid value to {name!r}: "
-                    f"{exc.errors()[0]['msg']}"
-                ) from exc
-        return typed
 
     def _tool_failed(self, tool: Tool, message: str) -> bool:
         if tool.error_slot is not None:

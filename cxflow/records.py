@@ -133,6 +133,17 @@ class Usage(BaseModel):
     thinking_tokens: int = 0
     cost_usd: float = 0.0
 
+    def plus(self, other: Usage) -> Usage:
+        """The usage of both (two interpreter attempts in one turn)."""
+        return Usage(
+            model_calls=self.model_calls + other.model_calls,
+            input_tokens=self.input_tokens + other.input_tokens,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            thinking_tokens=self.thinking_tokens + other.thinking_tokens,
+            cost_usd=self.cost_usd + other.cost_usd,
+        )
+
 
 class TurnRecord(BaseModel):
     """Everything one turn did; exactly one per turn, append-only, replayable without a model."""

@@ -287,3 +287,26 @@ def test_bad_payloads_fail_the_schema(state: str) -> None:
 )
 def test_payloads_of_the_wrong_shape_fail_the_schema(payload: object) -> None:
     assert not _validator(turn_schema(_view_in("identify"))).is_valid(payload)
+
+
+def test_usage_of_two_attempts_adds_up() -> None:
+    from cxflow.records import Usage
+
+    total = Usage(model_calls=1, input_tokens=10, cost_usd=0.5).plus(
+        Usage(
+            model_calls=1,
+            input_tokens=5,
+            cached_input_tokens=3,
+            output_tokens=2,
+            thinking_tokens=1,
+            cost_usd=0.25,
+        )
+    )
+    assert total == Usage(
+        model_calls=2,
+        input_tokens=15,
+        cached_input_tokens=3,
+        output_tokens=2,
+        thinking_tokens=1,
+        cost_usd=0.75,
+    )
