@@ -129,12 +129,17 @@ class RuleInterpreter:
         return out or [NoOp()]
 
 
+def _plain(keyword: str) -> str:
+    return " ".join(w.replace("'", "") for w in _WORD.findall(keyword.lower()))
+
+
 def _best(options: tuple[EventView, ...], text: str) -> str | None:
     """The option whose keywords the text matches best; None when none or a tie."""
     if not options:
         return None
-    words = set(_WORD.findall(text.lower()))
-    lowered = " " + " ".join(_WORD.findall(text.lower())) + " "
+    tokens = [w.replace("'", "") for w in _WORD.findall(text.lower())]  # "thats" = "that's"
+    words = set(tokens)
+    lowered = " " + " ".join(tokens) + " "
     answer = p.parse_yes_no(text)
     scores: dict[str, int] = {}
     for event in options:
@@ -145,8 +150,8 @@ def _best(options: tuple[EventView, ...], text: str) -> str | None:
             elif keyword == "<no>":
                 score += 3 if answer is False else 0
             elif " " in keyword:
-                score += 2 if f" {keyword.lower()} " in lowered else 0
-            elif keyword.lower() in words:
+                score += 2 if f" {_plain(keyword)} " in lowered else 0
+            elif _plain(keyword) in words:
                 score += 1
         if score:
             scores[event.name] = score

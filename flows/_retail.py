@@ -166,6 +166,22 @@ def payment_choices(slots: CustomerSlots) -> dict[str, str]:
     return payment_labels(slots.user)
 
 
+ORIGINAL = " | original | original payment | original payment method | same card | same method"
+"""Other names of an order's original payment method, for the offline interpreter."""
+
+
+def order_payment_choices(slots: OrderSlots) -> dict[str, str]:
+    """The user's payment methods, the order's original one also known as "the original"."""
+    labels = payment_labels(slots.user)
+    order = slots.order
+    original = (
+        order.payment_history[0].payment_method_id if order and order.payment_history else None
+    )
+    if original in labels:
+        labels[original] += ORIGINAL
+    return labels
+
+
 def payment_text(user: User | None, payment_method_id: str | None) -> str:
     """The name of a payment method of the user, or its id if unknown."""
     method = user.payment_methods.get(payment_method_id or "") if user is not None else None

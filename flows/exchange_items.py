@@ -23,8 +23,8 @@ from cxflow.flows._retail import (
     identity_states,
     order_events,
     order_is_theirs,
+    order_payment_choices,
     order_states,
-    payment_choices,
     payment_chosen,
     refresh_order,
     retail_store,
@@ -164,7 +164,7 @@ class ExchangeItems(Flow[ExchangeSlots]):
     ) = swap_states("exchange", ONCE)
     choose_payment = State(
         fills=("payment_method_id",),
-        choices={"payment_method_id": payment_choices},
+        choices={"payment_method_id": order_payment_choices},
         tools=(price_swaps,),
         say="{difference_text} Which payment method should I use for the price difference? "
         "Yours: {payment_list}.",
@@ -172,7 +172,7 @@ class ExchangeItems(Flow[ExchangeSlots]):
     )
     payment_refused = State(
         fills=("payment_method_id",),
-        choices={"payment_method_id": payment_choices},
+        choices={"payment_method_id": order_payment_choices},
         tools=(drop_payment,),
         say="{refusal} Which payment method should I use instead? Yours: {payment_list}.",
     )

@@ -22,8 +22,8 @@ from cxflow.flows._retail import (
     identity_states,
     order_events,
     order_is_theirs,
+    order_payment_choices,
     order_states,
-    payment_choices,
     payment_chosen,
     refresh_order,
     retail_store,
@@ -179,7 +179,7 @@ class ModifyOrderItems(Flow[ModifySlots]):
     ) = swap_states("change", ONCE)
     choose_payment = State(
         fills=("payment_method_id",),
-        choices={"payment_method_id": payment_choices},
+        choices={"payment_method_id": order_payment_choices},
         tools=(price_swaps,),
         say="{difference_text} Which payment method should I use for the price difference? "
         "Yours: {payment_list}.",
@@ -187,7 +187,7 @@ class ModifyOrderItems(Flow[ModifySlots]):
     )
     payment_refused = State(
         fills=("payment_method_id",),
-        choices={"payment_method_id": payment_choices},
+        choices={"payment_method_id": order_payment_choices},
         tools=(drop_payment,),
         say="{refusal} Which payment method should I use instead? Yours: {payment_list}.",
     )

@@ -23,8 +23,8 @@ from cxflow.flows._retail import (
     money,
     order_events,
     order_is_theirs,
+    order_payment_choices,
     order_states,
-    payment_choices,
     payment_chosen,
     refresh_order,
     retail_store,
@@ -197,7 +197,7 @@ class ReturnItems(Flow[ReturnSlots]):
     )
     choose_refund = State(
         fills=("payment_method_id",),
-        choices={"payment_method_id": payment_choices},
+        choices={"payment_method_id": order_payment_choices},
         tools=(price_return,),
         say="The refund for these items is ${refund_total}. It can go back to the original "
         "payment method ({original_payment}) or to a gift card of yours. Your payment methods: "
@@ -206,7 +206,7 @@ class ReturnItems(Flow[ReturnSlots]):
     )
     refund_refused = State(
         fills=("payment_method_id",),
-        choices={"payment_method_id": payment_choices},
+        choices={"payment_method_id": order_payment_choices},
         tools=(drop_refund_method,),
         say="{refusal} The original payment method was {original_payment}. Where would you like "
         "the refund?",

@@ -121,3 +121,21 @@ def test_the_write_guard_refuses_when_the_order_was_returned_meanwhile() -> None
     call = next(c for c in turn.record.tool_calls if c.tool == "return_items")
     assert call.refused and "may_return" in call.refused
     assert store.db.orders["#W1000002"].return_items == ["2000000031"]
+
+
+def test_plain_words_for_done_and_the_original_payment_method() -> None:
+    from cxflow import RuleInterpreter, Session
+    from cxflow.flows.retail_support import RetailSupport
+
+    session = Session.start(RetailSupport, interpreter=RuleInterpreter())
+    for text in (
+        "my email is ada.park@example.com",
+        "I want to return something",
+        "#W1000002",
+        "the running shoes",
+        "thats all",  # no apostrophe
+        "original payment",
+    ):
+        turn = session.turn_sync(text)
+    assert turn.reply.startswith("To confirm: return Running Shoes")
+    assert "visa credit card ending in 4242" in turn.reply
