@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 import pytest
@@ -195,13 +193,17 @@ def test_unknown_session_is_a_clear_error(store: Store) -> None:
         store.turns("nope")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
-def test_read_only_database_gives_a_store_error(tmp_path: Path) -> None:  # pragma: no cover
+def test_read_only_database_gives_a_store_error_and_writes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "ro.db"
-    SqlStore(path).close()
-    path.chmod(stat.S_IRUSR)
-    with pytest.raises(StoreError):
-        Session.start(PlanUpgrade, store=SqlStore(path))
+    writable = SqlStore(path)
+    session = Session.start(PlanUpgrade, store=writable)
+    # SQLite's read-only mode holds even for root (file permissions would not)
+    read_only = SqlStore(f"sqlite:///file:{path}?mode=ro&uri=true")
+    reopened = Session.load(session.id, flows=FLOWS, store=read_only, env=session.env)
+    with pytest.raises(StoreError, match="could not commit the turn"):
+        reopened.turn_sync("555-014-3301")
+    assert writable.turns(session.id) == []
+    assert writable.load_session(session.id).version == 0
 
 
 def test_corrupt_database_file_gives_a_store_error_naming_it(tmp_path: Path) -> None:
