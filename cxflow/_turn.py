@@ -192,8 +192,8 @@ class TurnRun:
             new_rejections = self.rejected[before:]
             if not new_rejections or self.done or attempt == 2:
                 break
-            if interp.error is not None and not interp.commands and not _is_model(self):
-                break  # an offline interpreter gives the same garbage again
+            if interp.error is not None and not interp.commands and _is_offline(self):
+                break  # a deterministic offline interpreter would give the same garbage again
             feedback = tuple(r.reason for r in new_rejections)
         self._ladder(state_before)
         reply = self._reply()
@@ -732,8 +732,9 @@ class _NoInterpreter:
         return Interpretation(commands=[])
 
 
-def _is_model(run: TurnRun) -> bool:
-    return getattr(run.interpreter, "is_model", False) is True
+def _is_offline(run: TurnRun) -> bool:
+    """Offline interpreters (rules, scripts, replays) declare `synchronous = True`."""
+    return getattr(run.interpreter, "synchronous", False) is True
 
 
 def _short(raw: object) -> str:

@@ -226,3 +226,30 @@ def test_a_valid_command_is_applied_even_when_a_sibling_is_rejected() -> None:
     assert turn.state == "declined"
     assert turn.outcome == "declined"
     assert _crm(session) == crm_before
+
+
+def test_a_model_interpreter_gets_its_one_retry_after_unparseable_output() -> None:
+    from cxflow.interpreter import Interpretation, TurnView, interpretation_from_raw
+
+    class FlakyModel:
+        """Answers garbage first, then a valid command (like a model asked again)."""
+
+        name = "flaky-model"
+
+        def __init__(self) -> None:
+            self.feedback: list[tuple[str, ...]] = []
+
+        async def interpret(self, view: TurnView, text: str) -> Interpretation:
+            self.feedback.append(view.feedback)
+            if len(self.feedback) == 1:
+                return interpretation_from_raw("{not json")
+            return interpretation_from_raw(
+                [{"type": "set_slot", "slot": "phone_number", "value": "555-014-3301"}]
+            )
+
+    model = FlakyModel()
+    session = Session.start(PlanUpgrade, interpreter=model)
+    turn = session.turn_sync("my number is 555-014-3301")
+    assert len(model.feedback) == 2 and model.feedback[1]  # retried with the reason
+    assert turn.state == "choose_line"
+    assert turn.rejected and turn.rejected[0].attempt == 1
