@@ -2,17 +2,81 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import gc
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from cxflow.errors import DataFileError
 
-__all__ = ["validation_error"]
+__all__ = ["gc_paused", "load_json_db", "validation_error"]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _MORE_SHOWN = 5
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many acyclic objects (a large DB)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def load_json_db(
+    path: Path | str, model: type[ModelT], *, tables: Sequence[str], what: str, sample: str
+) -> ModelT:
+    """Read a tau2 `db.json` into its pydantic model, with errors that say where and what to do.
+
+    Args:
+        path: The JSON file.
+        model: The database model.
+        tables: The top-level tables it holds (named in the error for a non-object file).
+        what: The domain's file, for messages ("a retail db.json").
+        sample: What `sample_db_path()` gives, for the file-not-found hint ("store").
+
+    Raises:
+        DataFileError: The file is missing or unreadable, is not valid JSON, is not a JSON
+            object, or a record does not match the schema (file, record, field named).
+    """
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise DataFileError(
+            file,
+            f"file not found. Check the path, or pass sample_db_path() for the bundled sample "
+            f"{sample}.",
+        ) from None
+    except OSError as exc:
+        raise DataFileError(file, f"cannot read the file ({exc.strerror or exc}).") from exc
+    try:
+        data: object = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataFileError(
+            file, f"not valid UTF-8 JSON: {exc}. Fix the syntax there and load again."
+        ) from None
+    if not isinstance(data, dict):
+        raise DataFileError(
+            file,
+            f"expected a JSON object with the tables {', '.join(tables)}, "
+            f"got a JSON {type(data).__name__}. Check that this is {what}.",
+        )
+    try:
+        with gc_paused():
+            return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(file, cast(dict[str, object], data), exc.errors(), {}) from None
 
 
 def validation_error(

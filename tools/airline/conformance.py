@@ -19,13 +19,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from cxflow.tools._loading import gc_paused
 from cxflow.tools._tau2 import ToolResult, json_diff, to_tool_output
 from cxflow.tools.airline._workbench import Workbench, workbench_for
-from cxflow.tools.airline.db import (
-    TABLES,
-    RecordTexts,
-    _gc_paused,  # pyright: ignore[reportPrivateUsage]
-)
+from cxflow.tools.airline.db import TABLES, RecordTexts
 from cxflow.tools.airline.models import AirlineDB
 from cxflow.tools.airline.tools import TOOL_TYPES, AirlineTools
 
@@ -48,7 +45,7 @@ def replay_vector(vector: Mapping[str, Any], db: AirlineDB) -> list[str]:
     """
     problems: list[str] = []
     try:
-        with _gc_paused(), _working_copy(db) as bench:
+        with gc_paused(), _working_copy(db) as bench:
             _replay_vector(vector, bench, problems)
     except Exception as exc:  # a crash is one more mismatch to report, never a test error
         problems.append(f"replay crashed: {type(exc).__name__}: {exc}")
@@ -67,7 +64,7 @@ def replay_probe(probe: Mapping[str, Any], db: AirlineDB) -> list[str]:
     """
     problems: list[str] = []
     try:
-        with _gc_paused(), _working_copy(db) as bench:
+        with gc_paused(), _working_copy(db) as bench:
             _replay_probe(probe, bench, problems)
     except Exception as exc:  # a crash is one more mismatch to report, never a test error
         problems.append(f"replay crashed: {type(exc).__name__}: {exc}")

@@ -11,18 +11,12 @@ built for speed; both are checked against the plain definitions in the tests.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from pydantic import ValidationError
-
-from cxflow.errors import DataFileError
-from cxflow.tools._loading import validation_error
+from cxflow.tools._loading import gc_paused, load_json_db
 from cxflow.tools.airline.models import AirlineDB
 
 __all__ = [
@@ -83,33 +77,7 @@ def load_airline_db(path: Path | str) -> AirlineDB:
             or a record does not match the schema. The message names the file, the record (e.g.
             `users['mia_li_3668']`), the field and what to do.
     """
-    file = Path(path)
-    try:
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise DataFileError(
-            file,
-            "file not found. Check the path, or pass sample_db_path() for the bundled sample DB.",
-        ) from None
-    except OSError as exc:
-        raise DataFileError(file, f"cannot read the file ({exc.strerror or exc}).") from exc
-    try:
-        data: object = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataFileError(
-            file, f"not valid UTF-8 JSON: {exc}. Fix the syntax there and load again."
-        ) from None
-    if not isinstance(data, dict):
-        raise DataFileError(
-            file,
-            f"expected a JSON object with the tables {', '.join(TABLES)}, "
-            f"got a JSON {type(data).__name__}. Check that this is an airline db.json.",
-        )
-    try:
-        with _gc_paused():
-            return AirlineDB.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(file, data, exc.errors(), {}) from None
+    return load_json_db(path, AirlineDB, tables=TABLES, what="an airline db.json", sample="DB")
 
 
 def copy_db(db: AirlineDB) -> AirlineDB:
@@ -126,7 +94,7 @@ def copy_db(db: AirlineDB) -> AirlineDB:
     Returns:
         A copy sharing no mutable object with `db`.
     """
-    with _gc_paused():
+    with gc_paused():
         return AirlineDB.model_validate(db.model_dump())
 
 
@@ -222,15 +190,3 @@ def _table_text(name: str, fingerprints: dict[str, str]) -> str:
 # fingerprint) the record's `"key": {...}` piece, and per table the last fingerprints and text.
 _item_cache: dict[tuple[str, str], str] = {}
 _table_cache: dict[str, tuple[dict[str, str], str]] = {}
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many acyclic objects."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

@@ -13,17 +13,10 @@ full deep copy measured (15-50 ms, against 110-160 ms for `copy.deepcopy` or
 
 from __future__ import annotations
 
-import gc
-import json
-from collections.abc import Generator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from pydantic import ValidationError
-
-from cxflow.errors import DataFileError
-from cxflow.tools._loading import validation_error
+from cxflow.tools._loading import gc_paused, load_json_db
 from cxflow.tools._tau2 import db_hash as tau2_db_hash
 from cxflow.tools.retail.models import RetailDB
 
@@ -76,34 +69,7 @@ def load_retail_db(path: Path | str) -> RetailDB:
             object, or a record does not match the schema. The message names the file, the
             record (e.g. `orders['#W2378156']`), the field and what to do.
     """
-    file = Path(path)
-    try:
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise DataFileError(
-            file,
-            "file not found. Check the path, or pass sample_db_path() for the bundled sample "
-            "store.",
-        ) from None
-    except OSError as exc:
-        raise DataFileError(file, f"cannot read the file ({exc.strerror or exc}).") from exc
-    try:
-        data: object = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataFileError(
-            file, f"not valid UTF-8 JSON: {exc}. Fix the syntax there and load again."
-        ) from None
-    if not isinstance(data, dict):
-        raise DataFileError(
-            file,
-            f"expected a JSON object with the tables {', '.join(TABLES)}, "
-            f"got a JSON {type(data).__name__}. Check that this is a retail db.json.",
-        )
-    try:
-        with _gc_paused():
-            return RetailDB.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(file, cast(dict[str, object], data), exc.errors(), {}) from None
+    return load_json_db(path, RetailDB, tables=TABLES, what="a retail db.json", sample="store")
 
 
 def copy_db(db: RetailDB) -> RetailDB:
@@ -117,7 +83,7 @@ def copy_db(db: RetailDB) -> RetailDB:
     Args:
         db: The database to copy.
     """
-    with _gc_paused():
+    with gc_paused():
         return RetailDB.model_validate(db.model_dump())
 
 
@@ -144,17 +110,5 @@ def db_hash(db: RetailDB) -> str:
     Returns:
         The hex SHA-256 digest.
     """
-    with _gc_paused():
+    with gc_paused():
         return tau2_db_hash(db.model_dump())
-
-
-@contextmanager
-def _gc_paused() -> Generator[None, None, None]:
-    """Pause the cyclic garbage collector while building many acyclic objects."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
