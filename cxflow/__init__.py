@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         StartFlow,
         Take,
     )
+    from cxflow.customer import CustomerSimulator, CustomerTurn, converse
     from cxflow.errors import CxflowError
     from cxflow.flow import CustomerAction, Flow, SharedFact, State, auto, describe
     from cxflow.interpreter import (
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
     from cxflow.tooling import Tool, ToolCallContext, tool
 
 _LAZY: dict[str, str] = {
+    "CustomerSimulator": "cxflow.customer",
+    "CustomerTurn": "cxflow.customer",
+    "converse": "cxflow.customer",
     "Cancel": "cxflow.commands",
     "Claim": "cxflow.commands",
     "Clarify": "cxflow.commands",
@@ -98,6 +102,8 @@ __all__ = [
     "Clarify",
     "Command",
     "CustomerAction",
+    "CustomerSimulator",
+    "CustomerTurn",
     "CxflowError",
     "Flow",
     "Handoff",
@@ -123,6 +129,7 @@ __all__ = [
     "TurnView",
     "__version__",
     "auto",
+    "converse",
     "describe",
     "tool",
     "turn_schema",

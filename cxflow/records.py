@@ -82,6 +82,8 @@ class Reply(BaseModel):
     text: str
     asks_slots: list[str] = Field(default_factory=list[str])
     asks_actions: list[str] = Field(default_factory=list[str])
+    offers: list[str] = Field(default_factory=list[str])
+    """Events the customer may answer with here (e.g. confirm_price, decline_price)."""
     stated_facts: dict[str, Any] = Field(default_factory=dict[str, Any])
 
 

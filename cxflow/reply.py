@@ -79,6 +79,7 @@ def render_reply(
         text=" ".join(parts),
         asks_slots=[s for s in state.fills if getattr(slots, s) is None],
         asks_actions=[a.name for a in state.asks],
+        offers=list(dict.fromkeys(t.event for t in state.events)),
         stated_facts=stated_facts(spec, state, slots),
     )
 

@@ -28,6 +28,7 @@ from cxflow.records import (
     Divergence,
     PendingTurn,
     Rejected,
+    Reply,
     SessionSnapshot,
     TurnRecord,
 )
@@ -254,6 +255,16 @@ class Session:
     def snapshot(self) -> SessionSnapshot:
         """A copy of the current snapshot."""
         return self._snap.model_copy(deep=True)
+
+    def prompt(self) -> Reply:
+        """The agent's last reply with its structured part (the opening one before any turn)."""
+        if self._snap.version:
+            return self.store.turns(self.id)[-1].reply
+        from cxflow.reply import render_reply
+
+        spec = self.flows[self._snap.flow].spec
+        slots = spec.slots_model.model_validate(self._snap.slots)
+        return render_reply(spec, spec.states[self._snap.state], slots)
 
     def turns(self) -> list[TurnRecord]:
         """The session's turn records, in order."""
