@@ -146,7 +146,7 @@ class TurnRun:
 
     def _enter_sync_tools_free(self) -> None:
         state = self.spec.states[self.state]
-        if any(t.side_effect for t in state.tools) or state.tools:
+        if state.tools:
             raise FlowRuntimeError(
                 f"{self.flow_id}: the initial state {self.state!r} runs tools; tools run on a "
                 "customer turn. Move them to the next state."

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import string
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from statemachine.transition import Transition
 from statemachine.transition_list import TransitionList
 
 from cxflow.errors import FlowDefinitionError
+from cxflow.machine import FlowSpec, placeholder_slots
 from cxflow.tooling import Tool
 
 __all__ = [
@@ -216,18 +216,6 @@ def _slots_model(attrs: Mapping[str, Any]) -> type[BaseModel] | None:
     return None
 
 
-def _placeholders(template: str) -> list[str]:
-    names: list[str] = []
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        return [f"<malformed template: {exc}>"]
-    for _text, field_name, _spec, _conv in parsed:
-        if field_name:
-            names.append(field_name.split(".")[0].split("[")[0])
-    return names
-
-
 def _check_guard(where: str, guard: object, problems: list[str]) -> None:
     if isinstance(guard, str) or not callable(guard):
         problems.append(
@@ -280,8 +268,6 @@ class FlowMeta(StateMachineMetaclass):
         problems += _check_flow(cls, fields, model)
         if problems:
             raise FlowDefinitionError(name, problems)
-        from cxflow.machine import FlowSpec  # a flow's compiled form; imported late (cycle)
-
         cls.flow_id = attrs.get("flow_id") or _snake(name)
         cls.spec = FlowSpec.compile(cls)
 
@@ -338,7 +324,15 @@ def _check_flow(cls: Any, fields: set[str], model: type[BaseModel] | None) -> li
         for started in cast(tuple[object, ...], s.starts):
             if not (isinstance(started, type) and issubclass(started, Flow)):
                 problems.append(f"state {s.id!r}: starts= takes flow classes, not {started!r}.")
-        for placeholder in _placeholders(s.say):
+        try:
+            placeholders = placeholder_slots(s.say)
+        except ValueError as exc:
+            placeholders = ()
+            problems.append(
+                f"state {s.id!r}: say= template is malformed ({exc}). Write placeholders as "
+                "{slot_name} and double literal braces ({{ and }})."
+            )
+        for placeholder in placeholders:
             if model is not None and placeholder not in fields:
                 problems.append(
                     f"state {s.id!r}: say= template uses {{{placeholder}}}, which is not a "

@@ -75,13 +75,18 @@ def _union_args(annotation: object) -> tuple[object, ...]:
     return (annotation,) if annotation is not None else ()
 
 
+def _unannotated(arg: object) -> object:
+    """`Annotated[X, ...]` -> `X`; anything else unchanged."""
+    return typing.get_args(arg)[0] if typing.get_origin(arg) is Annotated else arg
+
+
 def parser_kind(info: Any) -> str | None:
     """Return the parser kind for a pydantic field: its `Parse` marker, else from its type."""
     marker = parser_of(info)
     if marker is not None:
         return marker.kind
     for arg in _union_args(getattr(info, "annotation", None)):
-        base = typing.get_args(arg)[0] if typing.get_origin(arg) is Annotated else arg
+        base = _unannotated(arg)
         if typing.get_origin(base) is Literal:
             return "choice"
         if isinstance(base, type):
@@ -103,7 +108,7 @@ def parser_kind(info: Any) -> str | None:
 def literal_choices(info: Any) -> tuple[str, ...]:
     """Return the allowed values of a Literal or Enum field, as strings (empty otherwise)."""
     for arg in _union_args(getattr(info, "annotation", None)):
-        base = typing.get_args(arg)[0] if typing.get_origin(arg) is Annotated else arg
+        base = _unannotated(arg)
         if typing.get_origin(base) is Literal:
             return tuple(str(v) for v in typing.get_args(base))
         if isinstance(base, type) and issubclass(base, enum.Enum):

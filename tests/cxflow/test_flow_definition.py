@@ -287,3 +287,19 @@ def test_flow_id_can_be_overridden() -> None:
 
 def test_reference_flow_id_is_its_file_name() -> None:
     assert PlanUpgrade.flow_id == "plan_upgrade"
+
+
+def test_a_malformed_template_is_named_as_such() -> None:
+    from pydantic import BaseModel as _Model
+
+    class _S(_Model):
+        x: str | None = None
+
+    with pytest.raises(FlowDefinitionError) as info:
+
+        class Broken(Flow[_S]):
+            start = State(initial=True, say="Hello {x")
+            end = State(final=True)
+            go = auto(start.to(end))
+
+    assert any("say= template is malformed" in p for p in info.value.problems)
