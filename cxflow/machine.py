@@ -151,11 +151,8 @@ class FlowSpec:
     @classmethod
     def compile(cls, flow: Any) -> FlowSpec:
         """Compile a validated flow class."""
-        from cxflow.flow import (
-            State,
-            guards_of,
-            transition_meta,
-        )  # cycle: flow imports machine late
+        # imported here: cxflow.flow imports this module at its top
+        from cxflow.flow import State, guards_of, transition_meta
 
         states: dict[str, StateSpec] = {}
         tools: dict[str, Tool] = {}
