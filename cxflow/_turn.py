@@ -342,7 +342,9 @@ class TurnRun:
                         command, Refusal(f"unknown fact {fact!r}; facts: {names}"), attempt
                     )
                 else:
-                    self.claims.append(Claimed(fact=fact, value=value))
+                    claimed = Claimed(fact=fact, value=value)
+                    if claimed not in self.claims:  # a retry of the same message repeats it
+                        self.claims.append(claimed)
                     self.beliefs[fact] = jsonable(value)
             case NoOp():
                 pass

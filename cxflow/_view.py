@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from cxflow.interpreter import EventView, SlotView, TurnView
+from cxflow.interpreter import EventView, FactView, SlotView, TurnView
 from cxflow.machine import FlowSpec
 from cxflow.tooling import jsonable
 from cxflow.types import literal_choices, parser_kind
@@ -53,6 +53,21 @@ def build_view(
             seen.add(t.event)
             events.append(EventView(t.event, t.description, t.keywords))
     known = {k: jsonable(v) for k, v in slots.__dict__.items() if v is not None}
+    stated: list[FactView] = []
+    for fact in spec.facts:
+        value = getattr(slots, fact.slot, None)
+        if fact.slot in state_spec.stated_slots and value is not None:
+            static = _static(spec, fact.slot)
+            view = SlotView(
+                name=fact.slot,
+                description=static.description,
+                json_schema=static.json_schema,
+                parser=static.parser,
+                choices=None,
+                value=jsonable(value),
+                correction=False,
+            )
+            stated.append(FactView(fact.name, fact.description, view))
     return TurnView(
         flow=spec.flow_id,
         state=state,
@@ -66,6 +81,7 @@ def build_view(
         history=history,
         feedback=feedback,
         attempt=attempt,
+        stated=tuple(stated),
     )
 
 

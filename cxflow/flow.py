@@ -68,11 +68,19 @@ class CustomerAction:
         name: The customer-side tool or act, e.g. "toggle_airplane_mode".
         instruction: What the agent says, e.g. "Turn airplane mode off".
         reports: Slot the customer's report of the outcome fills, if any.
+        arguments: The customer-side tool's arguments, as (name, value) pairs, so a simulated
+            customer (or a person reading the instruction) does exactly what was asked.
     """
 
     name: str
     instruction: str
     reports: str | None = None
+    arguments: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def kwargs(self) -> dict[str, str]:
+        """The customer-side tool's keyword arguments."""
+        return dict(self.arguments)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from cxflow.records import TurnRecord, Usage
 
 __all__ = [
     "EventView",
+    "FactView",
     "Interpretation",
     "Interpreter",
     "ReplayInterpreter",
@@ -56,6 +57,16 @@ class EventView:
 
 
 @dataclass(frozen=True, slots=True)
+class FactView:
+    """A shared fact the agent's last reply stated: the customer may claim another value."""
+
+    name: str
+    description: str
+    slot: SlotView
+    """The slot holding the agent's view (its kind, schema and current value)."""
+
+
+@dataclass(frozen=True, slots=True)
 class TurnView:
     """What an interpreter sees: the situation, never the whole policy."""
 
@@ -77,6 +88,9 @@ class TurnView:
     feedback: tuple[str, ...] = ()
     """Why commands of the previous attempt were refused (empty on the first attempt)."""
     attempt: int = 1
+    stated: tuple[FactView, ...] = ()
+    """The shared facts the agent just stated, with their values: a customer message giving
+    another value of one is a `Claim` (a divergence the flow repairs before any write)."""
 
     def recent(self) -> tuple[tuple[str, str], ...]:
         """Recent (customer text, agent reply) pairs, oldest first (read on demand)."""

@@ -84,6 +84,10 @@ class Reply(BaseModel):
     asks_actions: list[str] = Field(default_factory=list[str])
     offers: list[str] = Field(default_factory=list[str])
     """Events the customer may answer with here (e.g. confirm_price, decline_price)."""
+    action_arguments: list[dict[str, str]] = Field(default_factory=list[dict[str, str]])
+    """The tool arguments of each action in `asks_actions`, in the same order."""
+    starts: list[str] = Field(default_factory=list[str])
+    """Flows the customer may ask for here (a front desk's requests)."""
     stated_facts: dict[str, Any] = Field(default_factory=dict[str, Any])
 
 

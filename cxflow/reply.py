@@ -80,6 +80,8 @@ def render_reply(
         asks_slots=[s for s in state.fills if getattr(slots, s) is None],
         asks_actions=[a.name for a in state.asks],
         offers=list(dict.fromkeys(t.event for t in state.events)),
+        action_arguments=[a.kwargs for a in state.asks],
+        starts=list(state.starts),
         stated_facts=stated_facts(spec, state, slots),
     )
 

@@ -5,6 +5,12 @@ parser of the slot's kind (phone numbers, dates, integers, money, ids by pattern
 fuzzy match, yes/no, names); for events it matches the event's keywords (`<yes>`/`<no>` match a
 yes/no answer) and picks the best, refusing to guess between equally good ones. A filled slot is
 re-read only when the message sounds like a correction ("actually", "I meant", ...).
+
+Claims: when the agent's last reply stated a shared fact (a price, a line, an amount) and the
+message gives a value of the same kind ("yes, $65 a month is fine"), the value is a
+`Claim(fact, value)`; the session compares it with the agent's view and repairs a disagreement
+before any write. Money needs a currency mark ("$65", "65 dollars"), free text is never read as
+a claim, and a kind some fillable slot also reads is left to that slot.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import re
 from typing import Any
 
 from cxflow import _parsers as p
-from cxflow.commands import Cancel, Command, Handoff, NoOp, SetSlot, StartFlow, Take
+from cxflow.commands import Cancel, Claim, Command, Handoff, NoOp, SetSlot, StartFlow, Take
 from cxflow.interpreter import EventView, Interpretation, SlotView, TurnView
 
 __all__ = ["RuleInterpreter"]
@@ -30,6 +36,7 @@ _CORRECTION = re.compile(
     re.I,
 )
 _WORD = re.compile(r"[a-z0-9']+")
+_CURRENCY = re.compile(r"[$€£]|\b(dollars?|bucks|usd|eur)\b", re.I)
 _FREE_FORM = frozenset({"name", "text"})
 """Kinds that would read almost any message: never re-read as a correction."""
 
@@ -119,6 +126,7 @@ class RuleInterpreter:
             if f"'{slot.name}'" in refused and view.attempt > 1:
                 continue  # refused once already: don't repeat it
             out.append(command)
+        out += _claims(view, text)
         event = _best(view.events, text)
         if event is not None and not (view.attempt > 1 and f"'{event}'" in refused):
             out.append(Take(event=event))
@@ -127,6 +135,22 @@ class RuleInterpreter:
             if flow is not None and not (view.attempt > 1 and f"'{flow}'" in refused):
                 out.append(StartFlow(flow=flow))
         return out or [NoOp()]
+
+
+def _claims(view: TurnView, text: str) -> list[Command]:
+    """Claims of the facts the agent just stated, where the message gives a value of them."""
+    read_by_slots = {slot.parser for slot in view.slots}
+    out: list[Command] = []
+    for fact in view.stated:
+        kind = fact.slot.parser
+        if kind in _FREE_FORM or kind is None or kind in read_by_slots:
+            continue
+        if kind == "money" and not _CURRENCY.search(text):
+            continue
+        value = _parse(fact.slot, text)
+        if value is not None:
+            out.append(Claim(fact=fact.name, value=value))
+    return out
 
 
 def _plain(keyword: str) -> str:

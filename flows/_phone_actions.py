@@ -54,13 +54,6 @@ __all__ = [
 class PhoneAction(CustomerAction):
     """A customer action that is one phone tool call (`name`) with its `arguments`."""
 
-    arguments: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def kwargs(self) -> dict[str, str]:
-        """The tool's keyword arguments."""
-        return dict(self.arguments)
-
 
 # -- slot types ----------------------------------------------------------------------------------
 

@@ -150,3 +150,37 @@ def test_simulated_views_are_recorded_and_compared_each_turn() -> None:
     }
     stored = session.turns()[-1]
     assert stored.divergences == turn.record.divergences
+
+
+def _quoted_by_rules() -> Session:
+    session = Session.start(PlanUpgrade)  # the offline RuleInterpreter: production mode
+    for text in ("555-014-3301", "the 555-014-3301 line", "Everyday 20"):
+        session.turn_sync(text)
+    assert session.state == "awaiting_confirmation"
+    return session
+
+
+def test_the_rule_interpreter_reads_a_claim_and_the_flow_repairs_it_before_the_write() -> None:
+    session = _quoted_by_rules()
+    blocked = session.turn_sync("Yes, $65 a month is fine.")
+    record = session.turns()[-1]
+    assert [(c.fact, c.value) for c in record.claims] == [("quoted_price", "65")]
+    assert blocked.state == "awaiting_confirmation" and _crm(session) == "P1001"
+    assert kinds(list(blocked.divergences)) == {("quoted_price", "disagreement")}
+    assert session.turn_sync("yes").state == "changed"
+    assert summarize(session.turns()).repaired
+
+
+def test_a_claim_that_agrees_with_the_quote_confirms_in_the_same_turn() -> None:
+    session = _quoted_by_rules()
+    turn = session.turn_sync("yes, $55.00 a month is fine")
+    assert session.turns()[-1].claims[0].value == "55.00"
+    assert turn.state == "changed" and turn.divergences == ()
+
+
+@pytest.mark.parametrize("text", ["yes please", "yes, 65 is fine", "go ahead"])
+def test_no_claim_without_a_value_of_the_facts_kind(text: str) -> None:
+    # money needs a currency mark: a bare "65" is not read as a price claim
+    session = _quoted_by_rules()
+    session.turn_sync(text)
+    assert session.turns()[-1].claims == []
