@@ -510,7 +510,8 @@ def parse_choice(
 _NAME_WORD = r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*"
 _NAME_WORD_RE = re.compile(_NAME_WORD)
 _FIRST_WORD_RE = re.compile(rf"\s*({_NAME_WORD})(?![\w'\u2019-])")
-_NEXT_WORD_RE = re.compile(rf"\s+({_NAME_WORD})(?![\w'\u2019-])")
+_POLITE_END_RE = re.compile(r"[\s,]+(?:please|thanks|thank you)[\s.!]*$", re.I)
+_NEXT_WORD_RE = re.compile(rf"[ \t]+({_NAME_WORD})(?![\w'\u2019-])")  # a name is on one line
 _CUE_RE = re.compile(
     r"(?<![\w'\u2019])(?:(?:my\s+)?(?:full\s+)?name(?:\s+is|['\u2019]s|\s*:)|call\s+me|"
     r"this\s+is|i\s+am|i['\u2019]?m|it['\u2019]?s|it\s+is)(?![\w'\u2019])[\s:,-]*"
@@ -576,9 +577,11 @@ def parse_name(text: str) -> str | None:
             pos, rx = m.end(), _NEXT_WORD_RE
         if len(words) >= 2:
             return _title(words)
-    parts = s.strip(" \t\r\n.,!?;:\"'()").split()
-    if not 2 <= len(parts) <= 4 or any(c.isdigit() for c in s):
-        return None
-    if all(_NAME_WORD_RE.fullmatch(p) and p.lower() not in _COMMON for p in parts):
-        return _title(parts)
+    for line in s.splitlines():  # without a cue: a line that is nothing but the name
+        line = _POLITE_END_RE.sub("", line)  # "Leo Garcia, please"
+        parts = line.strip(" \t\r\n.,!?;:\"'()").split()
+        if not 2 <= len(parts) <= 4 or any(c.isdigit() for c in line):
+            continue
+        if all(_NAME_WORD_RE.fullmatch(p) and p.lower() not in _COMMON for p in parts):
+            return _title(parts)
     return None

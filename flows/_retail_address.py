@@ -23,6 +23,7 @@ ADDRESS_FORMAT = (
 _ORDER_ID = re.compile(r"#?\b(W\d{7})\b", re.IGNORECASE)
 _DEFAULT = re.compile(r"\b(default|profile|home address|address on file|account address)\b", re.I)
 _ZIP = re.compile(r"^(?P<state>.*?)[\s,]*\b(?P<zip>\d{5})(?:-\d{4})?$")
+_POLITE = {"please", "thanks", "thank you"}
 _COUNTRIES = {"usa", "us", "u.s.", "u.s.a.", "united states", "united states of america"}
 
 
@@ -43,6 +44,8 @@ def read_address(text: str, user: User | None, store: RetailTools) -> UserAddres
         return user.address.model_copy()
     parts = [p.strip(" .") for p in re.split(r"[,;\n]", text) if p.strip(" .")]
     country = "USA"
+    if parts and parts[-1].lower() in _POLITE:
+        parts.pop()  # "..., 78702, please"
     if parts and parts[-1].lower() in _COUNTRIES:
         parts.pop()
     if not parts:

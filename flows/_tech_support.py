@@ -187,6 +187,13 @@ def service_checks(ok: State, restored: State, transfer: State, *, why: str = ""
         _AIRPLANE_OFF,
         purpose="Step 1.1: airplane mode off.",
     )
+    airplane_still = ask_customer(
+        "Your status bar still shows Airplane Mode, so it is still on. Please turn Airplane "
+        "Mode off and tell me what the status bar shows now.",
+        "status_bar",
+        _AIRPLANE_OFF,
+        purpose="Step 1.1 again: the last status check still shows Airplane Mode.",
+    )
     sim = ask_customer(
         "Let's check your SIM card. Please check your SIM status: what does it say?",
         "sim",
@@ -239,15 +246,23 @@ def service_checks(ok: State, restored: State, transfer: State, *, why: str = ""
     auto(status.to(ok, event="svc_has_signal", cond=has_signal))
     auto(status.to(airplane, event="svc_in_airplane_mode", cond=shows_airplane_mode))
     auto(status.to(sim, event="svc_no_signal", cond=status_reported))
+    # a later status check that still shows Airplane Mode (the customer forgot to turn it off, or
+    # misread the screen earlier): turn it off before anything else
+    auto(airplane.to(airplane_still, event="svc_airplane_still_on", cond=shows_airplane_mode))
     auto(airplane.to(restored, event="svc_airplane_fixed", cond=has_signal))
     auto(airplane.to(sim, event="svc_airplane_not_enough", cond=status_reported))
+    auto(airplane_still.to(restored, event="svc_airplane_now_fixed", cond=has_signal))
+    auto(airplane_still.to(transfer, event="svc_airplane_stuck", cond=shows_airplane_mode))
+    auto(airplane_still.to(sim, event="svc_airplane_now_off", cond=status_reported))
     auto(sim.to(reseat, event="svc_sim_missing", cond=sim_missing))
     auto(sim.to(transfer, event="svc_sim_locked", cond=sim_locked))
     auto(sim.to(apn, event="svc_sim_active", cond=sim_reported))
     auto(reseat.to(after_reseat, event="svc_sim_reseated", cond=sim_active))
     auto(reseat.to(transfer, event="svc_sim_still_bad", cond=sim_reported))
+    auto(after_reseat.to(airplane, event="svc_reseat_shows_airplane", cond=shows_airplane_mode))
     auto(after_reseat.to(restored, event="svc_reseat_fixed", cond=has_signal))
     auto(after_reseat.to(apn, event="svc_reseat_not_enough", cond=status_reported))
+    auto(apn.to(airplane, event="svc_apn_shows_airplane", cond=shows_airplane_mode))
     auto(apn.to(restored, event="svc_apn_fixed", cond=has_signal))
     auto(apn.to(account, event="svc_apn_not_enough", cond=status_reported))
     auto(account.to(transfer, event="svc_account_unreadable", cond=line_problem))
@@ -256,12 +271,14 @@ def service_checks(ok: State, restored: State, transfer: State, *, why: str = ""
     auto(account.to(resume, event="svc_try_resume"))
     auto(resume.to(reboot, event="svc_resumed", cond=line_was_resumed))
     auto(resume.to(transfer, event="svc_resume_refused", cond=resume_refused))
+    auto(reboot.to(airplane, event="svc_reboot_shows_airplane", cond=shows_airplane_mode))
     auto(reboot.to(restored, event="svc_reboot_fixed", cond=has_signal))
     auto(reboot.to(transfer, event="svc_still_no_service", cond=status_reported))
     return States(
         {
             "svc_status": status,
             "svc_airplane": airplane,
+            "svc_airplane_still": airplane_still,
             "svc_sim": sim,
             "svc_reseat": reseat,
             "svc_after_reseat": after_reseat,

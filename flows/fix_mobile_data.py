@@ -92,6 +92,7 @@ class FixMobileData(Flow[MobileDataSlots]):
         SharedFact("line", "line_phone", "the line of the phone without data"),
         SharedFact("refuel_amount", "refuel_gb", "the data to add when the allowance is used up"),
         SharedFact("refuel_price", "refuel_charge", "the price of that data, as stated"),
+        SharedFact("status_bar", "status_bar", "what the phone's status bar shows"),
     )
 
     identify = State(

@@ -41,6 +41,7 @@ class FixNoService(Flow[NoServiceSlots]):
     facts = (
         SharedFact("line", "line_phone", "the line of the phone without service"),
         SharedFact("bill", "bill_id", "the overdue bill to pay before the line is resumed"),
+        SharedFact("status_bar", "status_bar", "what the phone's status bar shows"),
     )
 
     identify = State(

@@ -417,3 +417,15 @@ def test_non_string_input_is_treated_as_empty() -> None:
 def test_parsers_never_raise(text: str) -> None:
     for parser in PARSERS:
         parser(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my name is Maya Okafor\nI was born on 1988-03-09",
+        "Maya Okafor\nI was born on 1988-03-09",
+        "Maya Okafor, please",
+    ],
+)
+def test_a_name_ends_at_the_end_of_its_line(text: str) -> None:
+    assert parse_name(text) == "Maya Okafor"

@@ -89,6 +89,10 @@ def test_the_write_guard_refuses_when_the_items_were_modified_before_the_yes() -
             ("5 Oak Ave", "Suite 9", "Denver", "CO", "80202"),
         ),
         ("my default address", ("12 Harbor Lane", "Suite 3", "Portland", "OR", "97201")),
+        (
+            "1 Elm St, Apt 2, Austin, TX, 78701, please",
+            ("1 Elm St", "Apt 2", "Austin", "TX", "78701"),
+        ),
     ],
 )
 def test_read_address(text: str, expected: tuple[str, ...]) -> None:
