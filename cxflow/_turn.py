@@ -114,6 +114,8 @@ class TurnRun:
         self.notes: list[str] = []
         self.clarify = False
         self.progress = False
+        self.defer_advance = False
+        """While applying one message's slot values: leave the state only after all of them."""
         self.tools_s = 0.0
         self.store_s = 0.0
         """Store writes inside the turn (pending turn, write journal); the commit is not here."""
@@ -185,13 +187,14 @@ class TurnRun:
                 )
             started = time.perf_counter()
             tools_before = self.tools_s
-            claims_first = sorted(interp.commands, key=lambda c: not isinstance(c, Claim))
-            for command in claims_first:
-                await self._apply(command, attempt)
+            state_at_attempt = self.state
+            await self._apply_all(interp.commands, attempt)
             machine_s += time.perf_counter() - started - (self.tools_s - tools_before)
             new_rejections = self.rejected[before:]
             if not new_rejections or self.done or attempt == 2:
                 break
+            if self.state != state_at_attempt:
+                break  # the message moved the flow on: it did not answer the new state's question
             if interp.error is not None and not interp.commands and _is_offline(self):
                 break  # a deterministic offline interpreter would give the same garbage again
             feedback = tuple(r.reason for r in new_rejections)
@@ -349,6 +352,26 @@ class TurnRun:
             case NoOp():
                 pass
 
+    async def _apply_all(self, commands: list[Command], attempt: int) -> None:
+        """Apply one attempt's commands: claims first, then in order. Consecutive slot values
+        all land in the state the message answered; the flow moves on after the last of them
+        (a message giving two values does not leave after the first)."""
+        ordered = sorted(commands, key=lambda c: not isinstance(c, Claim))
+        batch = False
+        for command in ordered:
+            is_value = isinstance(command, SetSlot)
+            if batch and not is_value:
+                batch = False
+                await self._advance()
+            self.defer_advance = is_value
+            try:
+                await self._apply(command, attempt)
+            finally:
+                self.defer_advance = False
+            batch = batch or is_value
+        if batch:
+            await self._advance()
+
     async def _set_slot(self, command: Command, slot: str, value: object, attempt: int) -> None:
         typed, refusal = self.spec.check_value(self.state, slot, value, self.slots)
         if refusal is not None:
@@ -385,7 +408,7 @@ class TurnRun:
                 )
             )
             await self._enter(rewind_to)
-        else:
+        elif not self.defer_advance:
             await self._advance()
 
     async def _take(self, command: Command, event: str, attempt: int) -> None:

@@ -44,6 +44,7 @@ def build_view(
                 choices=choices,
                 value=getattr(slots, name),
                 correction=name not in state_spec.fills,
+                accepts=_acceptor(spec, state, name, slots),
             )
         )
     seen: set[str] = set()
@@ -83,6 +84,13 @@ def build_view(
         attempt=attempt,
         stated=tuple(stated),
     )
+
+
+def _acceptor(spec: FlowSpec, state: str, slot: str, slots: BaseModel) -> Callable[[Any], bool]:
+    def accepts(value: Any) -> bool:
+        return spec.check_value(state, slot, value, slots)[1] is None
+
+    return accepts
 
 
 @dataclass(frozen=True, slots=True)

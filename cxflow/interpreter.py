@@ -45,6 +45,9 @@ class SlotView:
     value: Any
     """Current value (None when empty); a filled slot offered again is a correction."""
     correction: bool
+    accepts: Callable[[Any], bool] | None = field(default=None, repr=False, compare=False)
+    """Whether the session would take a value here (types, validators, choices), when known:
+    offline interpreters use it to leave out a reading of the message that cannot be right."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,6 +126,8 @@ class RuleInterpreter:
             if f"'{slot.name}'" in refused and view.attempt > 1:
                 continue  # refused once already: don't repeat it
             out.append(command)
+        if len(out) > 1:  # one message answering several questions: keep the readings that fit
+            out = [c for c in out if _fits(view, c)] or out
         out += _claims(view, text)
         event = _best(view.events, text)
         if event is not None and not (view.attempt > 1 and f"'{event}'" in refused):
@@ -135,6 +137,14 @@ class RuleInterpreter:
             if flow is not None and not (view.attempt > 1 and f"'{flow}'" in refused):
                 out.append(StartFlow(flow=flow))
         return out or [NoOp()]
+
+
+def _fits(view: TurnView, command: Command) -> bool:
+    """Whether the session would take this value (True when the view cannot tell)."""
+    if not isinstance(command, SetSlot):
+        return True
+    slot = next(s for s in view.slots if s.name == command.slot)
+    return slot.accepts is None or slot.accepts(command.value)
 
 
 def _claims(view: TurnView, text: str) -> list[Command]:
