@@ -192,7 +192,7 @@ def read_speed(text: str) -> str | None:
     )
     if found is not None:
         return found
-    said = _words(text)
+    said = _words(re.sub(r"(?i)status bar:[^\n]*", " ", text))  # its "Poor" is the signal
     if re.search(
         r"no (?:connection|internet|data)|not connected|fail|(?:n't|not) (?:load|work|connect)",
         said,

@@ -158,12 +158,32 @@ def mobile_data_reported(slots: TelecomSlots) -> bool:
 # -- Path 1: no service ---------------------------------------------------------------------------
 
 
-def ask_customer(say: str, fills: str, *actions: PhoneAction, purpose: str = "") -> State:
+def ask_customer(
+    say: str, fills: str | tuple[str, ...], *actions: PhoneAction, purpose: str = ""
+) -> State:
     """A state asking the customer to act on their phone and report what it shows in `fills`.
 
     Earlier reports are forgotten on entering it (see `forget_reports`).
     """
-    return State(tools=(forget_reports,), fills=(fills,), asks=actions, say=say, purpose=purpose)
+    slots = (fills,) if isinstance(fills, str) else fills
+    return State(tools=(forget_reports,), fills=slots, asks=actions, say=say, purpose=purpose)
+
+
+def ask_again(step: State, say: str) -> State:
+    """`step` once more, opened by `say`.
+
+    A fix state also asks the customer to check the setting it changes. When that check shows
+    the fix did not take (they forgot it, or did something else), the flow asks for it once
+    more instead of moving on. Declare the copy's transitions like `step`'s, without the way
+    back to it, so a fix that still fails moves on.
+    """
+    return State(
+        tools=(forget_reports,),
+        fills=step.fills,
+        asks=step.asks,
+        say=say,
+        purpose=f"Once more: {step.purpose or 'the last check shows the fix did not take'}",
+    )
 
 
 def service_checks(ok: State, restored: State, transfer: State, *, why: str = "") -> States:
@@ -207,6 +227,11 @@ def service_checks(ok: State, restored: State, transfer: State, *, why: str = ""
         _RESEAT_SIM,
         _CHECK_SIM,
         purpose="Step 1.2: re-seat a missing SIM.",
+    )
+    reseat_again = ask_again(
+        reseat,
+        "The SIM card is still not detected. Please take the SIM card out and put it back in "
+        "once more, then check the SIM status again and tell me what it says.",
     )
     after_reseat = ask_customer(
         "Thanks, the SIM card is active. What does the status bar show now?",
@@ -258,7 +283,10 @@ def service_checks(ok: State, restored: State, transfer: State, *, why: str = ""
     auto(sim.to(transfer, event="svc_sim_locked", cond=sim_locked))
     auto(sim.to(apn, event="svc_sim_active", cond=sim_reported))
     auto(reseat.to(after_reseat, event="svc_sim_reseated", cond=sim_active))
+    auto(reseat.to(reseat_again, event="svc_sim_still_missing", cond=sim_missing))
     auto(reseat.to(transfer, event="svc_sim_still_bad", cond=sim_reported))
+    auto(reseat_again.to(after_reseat, event="svc_sim_reseated_again", cond=sim_active))
+    auto(reseat_again.to(transfer, event="svc_sim_reseat_failed", cond=sim_reported))
     auto(after_reseat.to(airplane, event="svc_reseat_shows_airplane", cond=shows_airplane_mode))
     auto(after_reseat.to(restored, event="svc_reseat_fixed", cond=has_signal))
     auto(after_reseat.to(apn, event="svc_reseat_not_enough", cond=status_reported))
@@ -281,6 +309,7 @@ def service_checks(ok: State, restored: State, transfer: State, *, why: str = ""
             "svc_airplane_still": airplane_still,
             "svc_sim": sim,
             "svc_reseat": reseat,
+            "svc_reseat_again": reseat_again,
             "svc_after_reseat": after_reseat,
             "svc_apn": apn,
             "svc_account": account,
@@ -315,10 +344,17 @@ def data_checks(connected: State, transfer: State) -> States:
         _reporting(_NETWORK_STATUS, "roaming_setting"),
     )
     roaming_on = ask_customer(
-        "Please turn Data Roaming on, then run a speed test and tell me the result.",
-        "speed",
+        "Please turn Data Roaming on, check your network status, then run a speed test and "
+        "tell me the result.",
+        ("speed", "roaming_setting"),
         _ROAMING_ON,
+        _reporting(_NETWORK_STATUS, "roaming_setting"),
         RUN_SPEED_TEST,
+    )
+    roaming_again = ask_again(
+        roaming_on,
+        "Your network status still shows Data Roaming off. Please turn Data Roaming on, check "
+        "your network status, then run a speed test and tell me the result.",
     )
     line_roaming = State(tools=(refresh_line,), purpose="Is the line roaming enabled in the CRM?")
     enabling = State(tools=(enable_roaming,), purpose="Enable roaming on the line, at no cost.")
@@ -335,10 +371,17 @@ def data_checks(connected: State, transfer: State) -> States:
         purpose="Step 2.1.3: the mobile data switch.",
     )
     switch_on = ask_customer(
-        "Please turn Mobile Data on, then run a speed test and tell me the result.",
-        "speed",
+        "Please turn Mobile Data on, check your network status, then run a speed test and tell "
+        "me the result.",
+        ("speed", "mobile_data"),
         _DATA_ON,
+        _reporting(_NETWORK_STATUS, "mobile_data"),
         RUN_SPEED_TEST,
+    )
+    switch_again = ask_again(
+        switch_on,
+        "Your network status still shows Mobile Data off. Please turn Mobile Data on, check "
+        "your network status, then run a speed test and tell me the result.",
     )
     usage = State(tools=(load_usage,), purpose="Step 2.1.4: is the data allowance used up?")
     last_test = ask_customer(
@@ -371,7 +414,10 @@ def data_checks(connected: State, transfer: State) -> States:
     auto(roaming.to(roaming_on, event="data_roaming_off", cond=roaming_switch_off))
     auto(roaming.to(line_roaming, event="data_roaming_on", cond=roaming_switch_reported))
     auto(roaming_on.to(connected, event="data_roaming_fixed", cond=data_connected))
+    auto(roaming_on.to(roaming_again, event="data_roaming_still_off", cond=roaming_switch_off))
     auto(roaming_on.to(line_roaming, event="data_roaming_not_enough", cond=speed_reported))
+    auto(roaming_again.to(connected, event="data_roaming_fixed_again", cond=data_connected))
+    auto(roaming_again.to(line_roaming, event="data_roaming_again_not_enough", cond=speed_reported))
     auto(line_roaming.to(transfer, event="data_line_unreadable", cond=line_problem))
     auto(line_roaming.to(switch, event="data_line_roams", cond=line_roams))
     auto(line_roaming.to(enabling, event="data_line_cannot_roam"))
@@ -382,7 +428,10 @@ def data_checks(connected: State, transfer: State) -> States:
     auto(switch.to(switch_on, event="data_switch_off", cond=mobile_data_off))
     auto(switch.to(usage, event="data_switch_on", cond=mobile_data_reported))
     auto(switch_on.to(connected, event="data_switch_fixed", cond=data_connected))
+    auto(switch_on.to(switch_again, event="data_switch_still_off", cond=mobile_data_off))
     auto(switch_on.to(usage, event="data_switch_not_enough", cond=speed_reported))
+    auto(switch_again.to(connected, event="data_switch_fixed_again", cond=data_connected))
+    auto(switch_again.to(usage, event="data_switch_again_not_enough", cond=speed_reported))
     auto(usage.to(transfer, event="data_usage_unreadable", cond=line_problem))
     auto(usage.to(refuel.refuel_start, event="data_usage_exceeded", cond=usage_over_limit))
     auto(usage.to(last_test, event="data_usage_fine"))
@@ -395,11 +444,13 @@ def data_checks(connected: State, transfer: State) -> States:
             "data_travel": travel,
             "data_roaming": roaming,
             "data_roaming_on": roaming_on,
+            "data_roaming_again": roaming_again,
             "data_line_roaming": line_roaming,
             "data_enable_roaming": enabling,
             "data_after_roaming": after_roaming,
             "data_switch": switch,
             "data_switch_on": switch_on,
+            "data_switch_again": switch_again,
             "data_usage": usage,
             "data_last_test": last_test,
             "data_after_refuel": after_refuel,

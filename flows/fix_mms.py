@@ -17,6 +17,7 @@ from cxflow.flows._phone_actions import PhoneAction
 from cxflow.flows._phone_reports import COMPLETE, MISSING
 from cxflow.flows._tech_support import (
     RUN_SPEED_TEST,
+    ask_again,
     ask_customer,
     data_checks,
     data_connected,
@@ -88,6 +89,17 @@ def mmsc_reported(slots: MmsSlots) -> bool:
 
 
 _CAN_SEND = PhoneAction("can_send_mms", "Try sending a picture message", "mms")
+_CHECK_NETWORK = PhoneAction("check_network_status", "Check your network status", "network_type")
+_CHECK_WIFI_CALLING = PhoneAction(
+    "check_wifi_calling_status", "Check Wi-Fi Calling", "wifi_calling"
+)
+_CHECK_PERMISSIONS = PhoneAction(
+    "check_app_permissions",
+    "Check the messaging app's permissions",
+    "permissions",
+    arguments=(("app_name", "messaging"),),
+)
+_CHECK_APN = PhoneAction("check_apn_settings", "Check your APN settings", "mmsc")
 
 
 _RETRY = "then try sending a picture message and tell me whether it works."
@@ -141,46 +153,50 @@ class FixMms(Flow[MmsSlots]):
     network = ask_customer(
         "Please check your network status: which network type is your phone connected to?",
         "network_type",
-        PhoneAction("check_network_status", "Check your network status", "network_type"),
+        _CHECK_NETWORK,
     )
     network_fix = ask_customer(
         "2G networks can't carry picture messages. Please set your network mode preference to "
-        "4G/5G preferred, " + _RETRY,
-        "mms",
+        "4G/5G preferred, check your network status, " + _RETRY,
+        ("mms", "network_type"),
         PhoneAction(
             "set_network_mode_preference",
             "Set the network mode to 4G/5G preferred",
             arguments=(("mode", "4g_5g_preferred"),),
         ),
+        _CHECK_NETWORK,
         _CAN_SEND,
     )
+    network_again = ask_again(
+        network_fix,
+        "Your phone is still on 2G. Please set your network mode preference to 4G/5G "
+        "preferred, check your network status, " + _RETRY,
+    )
     wifi_calling = ask_customer(
-        "Please check whether Wi-Fi Calling is on.",
-        "wifi_calling",
-        PhoneAction("check_wifi_calling_status", "Check Wi-Fi Calling", "wifi_calling"),
+        "Please check whether Wi-Fi Calling is on.", "wifi_calling", _CHECK_WIFI_CALLING
     )
     wifi_calling_off = ask_customer(
         "Wi-Fi Calling can interfere with picture messages. Please turn Wi-Fi Calling off, "
-        + _RETRY,
-        "mms",
+        "check it, " + _RETRY,
+        ("mms", "wifi_calling"),
         PhoneAction("toggle_wifi_calling", "Turn Wi-Fi Calling off"),
+        _CHECK_WIFI_CALLING,
         _CAN_SEND,
+    )
+    wifi_calling_again = ask_again(
+        wifi_calling_off,
+        "Wi-Fi Calling is still on. Please turn Wi-Fi Calling off, check it, " + _RETRY,
     )
     permissions = ask_customer(
         "Please check the permissions of your messaging app: does it have the SMS and storage "
         "permissions?",
         "permissions",
-        PhoneAction(
-            "check_app_permissions",
-            "Check the messaging app's permissions",
-            "permissions",
-            arguments=(("app_name", "messaging"),),
-        ),
+        _CHECK_PERMISSIONS,
     )
     grant = ask_customer(
         "The messaging app needs both the SMS and the storage permission. Please grant the "
-        "messaging app both permissions, " + _RETRY,
-        "mms",
+        "messaging app both permissions, check them, " + _RETRY,
+        ("mms", "permissions"),
         PhoneAction(
             "grant_app_permission",
             "Grant the messaging app the SMS permission",
@@ -191,20 +207,32 @@ class FixMms(Flow[MmsSlots]):
             "Grant the messaging app the storage permission",
             arguments=(("app_name", "messaging"), ("permission", "storage")),
         ),
+        _CHECK_PERMISSIONS,
         _CAN_SEND,
+    )
+    grant_again = ask_again(
+        grant,
+        "The messaging app still lacks a permission. Please grant the messaging app both the "
+        "SMS and the storage permission, check them, " + _RETRY,
     )
     apn = ask_customer(
         "Please check your APN settings: is an MMSC URL (for picture messages) set?",
         "mmsc",
-        PhoneAction("check_apn_settings", "Check your APN settings", "mmsc"),
+        _CHECK_APN,
     )
     apn_reset = ask_customer(
         "The MMSC URL is missing. Please reset your APN settings to the defaults, restart your "
-        "phone, " + _RETRY,
-        "mms",
+        "phone, check your APN settings, " + _RETRY,
+        ("mms", "mmsc"),
         PhoneAction("reset_apn_settings", "Reset your APN settings"),
         PhoneAction("reboot_device", "Restart your phone"),
+        _CHECK_APN,
         _CAN_SEND,
+    )
+    apn_again = ask_again(
+        apn_reset,
+        "Your APN settings still have no MMSC URL. Please reset your APN settings to the "
+        "defaults, restart your phone, check your APN settings, " + _RETRY,
     )
     works = State(final=True, say="Your messaging app can send picture messages.")
     fixed = State(final=True, say="Great, your picture messages are sending again.")
@@ -230,7 +258,12 @@ class FixMms(Flow[MmsSlots]):
         network.to(network_fix, cond=on_2g) | network.to(wifi_calling, cond=network_type_reported)
     )
     network_fixed = auto(
-        network_fix.to(fixed, cond=mms_works) | network_fix.to(wifi_calling, cond=mms_reported)
+        network_fix.to(fixed, cond=mms_works)
+        | network_fix.to(network_again, cond=on_2g)
+        | network_fix.to(wifi_calling, cond=mms_reported)
+    )
+    network_refixed = auto(
+        network_again.to(fixed, cond=mms_works) | network_again.to(wifi_calling, cond=mms_reported)
     )
     wifi_calling_checked = auto(
         wifi_calling.to(wifi_calling_off, cond=wifi_calling_on)
@@ -238,16 +271,33 @@ class FixMms(Flow[MmsSlots]):
     )
     wifi_calling_fixed = auto(
         wifi_calling_off.to(fixed, cond=mms_works)
+        | wifi_calling_off.to(wifi_calling_again, cond=wifi_calling_on)
         | wifi_calling_off.to(permissions, cond=mms_reported)
+    )
+    wifi_calling_refixed = auto(
+        wifi_calling_again.to(fixed, cond=mms_works)
+        | wifi_calling_again.to(permissions, cond=mms_reported)
     )
     permissions_checked = auto(
         permissions.to(grant, cond=permissions_missing)
         | permissions.to(apn, cond=permissions_complete)
     )
-    permissions_fixed = auto(grant.to(fixed, cond=mms_works) | grant.to(apn, cond=mms_reported))
+    permissions_fixed = auto(
+        grant.to(fixed, cond=mms_works)
+        | grant.to(grant_again, cond=permissions_missing)
+        | grant.to(apn, cond=mms_reported)
+    )
+    permissions_refixed = auto(
+        grant_again.to(fixed, cond=mms_works) | grant_again.to(apn, cond=mms_reported)
+    )
     apn_checked = auto(apn.to(apn_reset, cond=mmsc_missing) | apn.to(transfer, cond=mmsc_reported))
     apn_fixed = auto(
-        apn_reset.to(fixed, cond=mms_works) | apn_reset.to(transfer, cond=mms_reported)
+        apn_reset.to(fixed, cond=mms_works)
+        | apn_reset.to(apn_again, cond=mmsc_missing)
+        | apn_reset.to(transfer, cond=mms_reported)
+    )
+    apn_refixed = auto(
+        apn_again.to(fixed, cond=mms_works) | apn_again.to(transfer, cond=mms_reported)
     )
 
     @classmethod

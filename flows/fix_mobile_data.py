@@ -17,6 +17,7 @@ from cxflow.flows._phone_actions import PhoneAction
 from cxflow.flows._phone_reports import OLD_MODES
 from cxflow.flows._tech_support import (
     RUN_SPEED_TEST,
+    ask_again,
     ask_customer,
     data_checks,
     data_connected,
@@ -72,6 +73,18 @@ def vpn_reported(slots: MobileDataSlots) -> bool:
 
 
 _SPEED_THEN = "then run a speed test and tell me the result."
+_CHECK_SAVER = PhoneAction(
+    "check_data_restriction_status", "Check your data restrictions", "data_saver"
+)
+_CHECK_MODE = PhoneAction(
+    "check_network_mode_preference", "Check your network mode", "network_mode"
+)
+_SET_MODE = PhoneAction(
+    "set_network_mode_preference",
+    "Set the network mode to 4G/5G preferred",
+    arguments=(("mode", "4g_5g_preferred"),),
+)
+_CHECK_VPN = PhoneAction("check_vpn_status", "Check your VPN status", "vpn")
 
 
 class FixMobileData(Flow[MobileDataSlots]):
@@ -114,40 +127,56 @@ class FixMobileData(Flow[MobileDataSlots]):
     saver = ask_customer(
         "Mobile data works but is slow. Please check your data restrictions: is Data Saver on?",
         "data_saver",
-        PhoneAction("check_data_restriction_status", "Check your data restrictions", "data_saver"),
+        _CHECK_SAVER,
     )
     saver_off = ask_customer(
-        f"Data Saver slows data down. Please turn Data Saver off, {_SPEED_THEN}",
-        "speed",
+        "Data Saver slows data down. Please turn Data Saver off, check your data restrictions, "
+        + _SPEED_THEN,
+        ("speed", "data_saver"),
         PhoneAction("toggle_data_saver_mode", "Turn Data Saver off"),
+        _CHECK_SAVER,
         RUN_SPEED_TEST,
+    )
+    saver_again = ask_again(
+        saver_off,
+        "Your data restrictions still show Data Saver on. Please turn Data Saver off, check "
+        "your data restrictions, " + _SPEED_THEN,
     )
     mode = ask_customer(
         "Please check your network mode preference: which networks does your phone prefer?",
         "network_mode",
-        PhoneAction("check_network_mode_preference", "Check your network mode", "network_mode"),
+        _CHECK_MODE,
     )
     mode_fix = ask_customer(
         "Older networks are slow. Please set your network mode preference to 4G/5G preferred, "
-        + _SPEED_THEN,
-        "speed",
-        PhoneAction(
-            "set_network_mode_preference",
-            "Set the network mode to 4G/5G preferred",
-            arguments=(("mode", "4g_5g_preferred"),),
-        ),
+        "check it, " + _SPEED_THEN,
+        ("speed", "network_mode"),
+        _SET_MODE,
+        _CHECK_MODE,
         RUN_SPEED_TEST,
+    )
+    mode_again = ask_again(
+        mode_fix,
+        "Your phone still prefers an older network. Please set your network mode preference to "
+        "4G/5G preferred, check it, " + _SPEED_THEN,
     )
     vpn_check = ask_customer(
         "Please check your VPN status: is a VPN connected?",
         "vpn",
-        PhoneAction("check_vpn_status", "Check your VPN status", "vpn"),
+        _CHECK_VPN,
     )
     vpn_off = ask_customer(
-        f"A VPN can slow your connection a lot. Please disconnect the VPN, {_SPEED_THEN}",
-        "speed",
+        "A VPN can slow your connection a lot. Please disconnect the VPN, check your VPN "
+        "status, " + _SPEED_THEN,
+        ("speed", "vpn"),
         PhoneAction("disconnect_vpn", "Disconnect the VPN"),
+        _CHECK_VPN,
         RUN_SPEED_TEST,
+    )
+    vpn_again = ask_again(
+        vpn_off,
+        "Your VPN is still connected. Please disconnect the VPN, check your VPN status, "
+        + _SPEED_THEN,
     )
     works = State(final=True, say="Your mobile data is working at Excellent speed.")
     fixed = State(final=True, say="Great, your mobile data is working at Excellent speed now.")
@@ -177,19 +206,34 @@ class FixMobileData(Flow[MobileDataSlots]):
         saver.to(saver_off, cond=data_saver_on) | saver.to(mode, cond=data_saver_reported)
     )
     saver_tested = auto(
-        saver_off.to(fixed, cond=speed_excellent) | saver_off.to(mode, cond=speed_reported)
+        saver_off.to(fixed, cond=speed_excellent)
+        | saver_off.to(saver_again, cond=data_saver_on)
+        | saver_off.to(mode, cond=speed_reported)
+    )
+    saver_retested = auto(
+        saver_again.to(fixed, cond=speed_excellent) | saver_again.to(mode, cond=speed_reported)
     )
     mode_checked = auto(
         mode.to(mode_fix, cond=old_network_mode) | mode.to(vpn_check, cond=network_mode_reported)
     )
     mode_tested = auto(
-        mode_fix.to(fixed, cond=speed_excellent) | mode_fix.to(vpn_check, cond=speed_reported)
+        mode_fix.to(fixed, cond=speed_excellent)
+        | mode_fix.to(mode_again, cond=old_network_mode)
+        | mode_fix.to(vpn_check, cond=speed_reported)
+    )
+    mode_retested = auto(
+        mode_again.to(fixed, cond=speed_excellent) | mode_again.to(vpn_check, cond=speed_reported)
     )
     vpn_checked = auto(
         vpn_check.to(vpn_off, cond=vpn_connected) | vpn_check.to(transfer, cond=vpn_reported)
     )
     vpn_tested = auto(
-        vpn_off.to(fixed, cond=speed_excellent) | vpn_off.to(transfer, cond=speed_reported)
+        vpn_off.to(fixed, cond=speed_excellent)
+        | vpn_off.to(vpn_again, cond=vpn_connected)
+        | vpn_off.to(transfer, cond=speed_reported)
+    )
+    vpn_retested = auto(
+        vpn_again.to(fixed, cond=speed_excellent) | vpn_again.to(transfer, cond=speed_reported)
     )
 
     @classmethod

@@ -79,7 +79,8 @@ class Expectation(BaseModel):
         state: The final state, when it matters.
         writes: The write tools that must have run (and no other), in any order.
         communicates: Texts the agent must have said (case-insensitive substrings).
-        divergences: `"fact:kind"` pairs allowed in the conversation; any other fails it.
+        divergences: `"fact:kind"` pairs allowed to stay unrepaired; any other unrepaired
+            divergence fails the conversation, and a commit under divergence always does.
     """
 
     model_config = _STRICT
@@ -99,7 +100,8 @@ class Scenario(BaseModel):
         identity: Identity facts (slot -> value): phone number, name, user id, ...
         goals: What the customer asks for, in order, where the agent asks how it can help
             (a front desk); a single flow started directly needs none.
-        knows: Other slots the customer can answer (slot -> value).
+        knows: Other slots the customer can answer (slot -> value; a list gives one item each
+            time the slot is asked, e.g. the items to return, then `says` moves on).
         unknown: Slots the customer cannot answer ("I don't know").
         says: Event -> what the customer says to take it (e.g. "finish": "no, that's all").
         believes: Shared fact -> what the customer believes at the start (their view).

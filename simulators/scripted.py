@@ -121,6 +121,8 @@ class ScriptedCustomer:
         """Personas that acted, in order (one entry each time)."""
         self.messages = 0
         self._fired: set[str] = set()
+        self._cursor: dict[str, int] = {}
+        """How many values of a list-valued slot the customer has given (one per question)."""
         self._correction: tuple[str, Any] | None = None
         self._heard: set[str] = set()
         self._contradicted: set[str] = set()
@@ -184,7 +186,9 @@ class ScriptedCustomer:
             wanted = wanted[:1]
         out: list[str] = []
         for slot in wanted:
-            value = self.knows[slot]
+            value = self._next_value(slot)
+            if value is None:
+                continue  # every value of a list was given: nothing more to add
             wrong = self.scenario.alternatives.get(slot)
             if wrong is not None and self._correction is None and self._fires("corrects"):
                 self._correction = (slot, value)
@@ -255,8 +259,28 @@ class ScriptedCustomer:
         return f"Actually, I'd rather have {new} instead."
 
     def _given(self) -> set[str]:
-        """Slots the customer has already answered (their value is in something they said)."""
-        return {s for s in self.knows if any(str(self.knows[s]) in said for said in self.said)}
+        """Slots the customer has already answered: every value of a list, or the value is in
+        something they said."""
+        given: set[str] = set()
+        for slot, value in self.knows.items():
+            if isinstance(value, list):
+                if self._cursor.get(slot, 0) >= len(value):  # pyright: ignore[reportUnknownArgumentType]
+                    given.add(slot)
+            elif any(str(value) in said for said in self.said):
+                given.add(slot)
+        return given
+
+    def _next_value(self, slot: str) -> Any:
+        """The value to give for a slot: a list's next item each time it is asked (None when
+        all were given), else the value."""
+        value = self.knows[slot]
+        if not isinstance(value, list):
+            return value
+        index = self._cursor.get(slot, 0)
+        if index >= len(value):  # pyright: ignore[reportUnknownArgumentType]
+            return None
+        self._cursor[slot] = index + 1
+        return value[index]  # pyright: ignore[reportUnknownVariableType]
 
     # -- the customer's side (devices) -----------------------------------------------------------
 
@@ -288,7 +312,7 @@ class ScriptedCustomer:
         if self._terse():
             return str(value)
         templates = PHRASES.get(slot, PHRASES["*"])
-        return self.rng.choice(templates).format(v=value)
+        return self.rng.choice(templates).format(v=str(value).rstrip("."))
 
     @staticmethod
     def _shown(reply: Reply, value: object) -> str:

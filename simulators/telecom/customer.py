@@ -8,7 +8,8 @@ phone's results reach the agent only through what the customer says. Their view 
 Two personas act on the phone:
 
 - `forgets_action`: skips the first action that changes the phone, says "Done", and pastes the
-  status bar (which still shows the old state); they believe the fix worked ("signal").
+  outputs of the checks they were asked for (or the status bar, when none was asked), which
+  still show the old state; they believe the fix worked ("signal").
 - `misreads_screen`: reads the status bar wrong once ("no signal" for airplane mode, and the
   other way round) and reports that in words; they believe what they read.
 """
@@ -64,9 +65,10 @@ class TelecomCustomer(ScriptedCustomer):
             outputs.append(self.world.call("user", name, arguments).output)
             done.append(name)
         if forgot:
-            bar = self.world.phone.check_status_bar()
             self.beliefs["status_bar"] = SIGNAL  # they believe the fix worked
-            return [f"Done. {bar}"], tuple(done)
+            if not outputs:  # nothing else was asked: they glance at the status bar
+                outputs = [self.world.phone.check_status_bar()]
+            return ["Done.", *outputs], tuple(done)
         report = "\n".join(outputs)
         shown = read_status_bar(report) if "Status Bar:" in report else None
         if shown is not None and self._fires("misreads_screen"):

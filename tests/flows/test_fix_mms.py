@@ -45,14 +45,27 @@ def test_a_2g_network_is_switched_to_4g_5g() -> None:
     _, states = _run(
         *TO_MMS_CHECKS,
         "Cellular Network Type: 2G",
-        "Preferred Network Mode set to: 4g_5g_preferred\nYour messaging app can send MMS messages.",
+        "Preferred Network Mode set to: 4g_5g_preferred\nCellular Network Type: 5G\n"
+        "Your messaging app can send MMS messages.",
     )
     assert states[-2:] == ["network_fix", "fixed"]
     asks = FixMms.spec.states["network_fix"].asks
     assert [(a.name, dict(getattr(a, "arguments", ()))) for a in asks] == [
         ("set_network_mode_preference", {"mode": "4g_5g_preferred"}),
+        ("check_network_status", {}),
         ("can_send_mms", {}),
     ]
+
+
+def test_a_network_mode_that_did_not_take_is_asked_for_once_more() -> None:
+    _, states = _run(
+        *TO_MMS_CHECKS,
+        "Cellular Network Type: 2G",
+        "Done.\nCellular Network Type: 2G\nYour messaging app cannot send MMS messages.",
+        "Preferred Network Mode set to: 4g_5g_preferred\nCellular Network Type: 5G\n"
+        "Your messaging app can send MMS messages.",
+    )
+    assert states[-3:] == ["network_fix", "network_again", "fixed"]
 
 
 def test_missing_permissions_are_granted_then_a_missing_mmsc_is_reset() -> None:

@@ -198,7 +198,7 @@ def test_adversarial_demand_for_a_free_plan_is_a_disagreement_that_is_never_writ
 
 def test_forgets_action_says_done_the_next_status_check_shows_it_and_the_flow_recovers() -> None:
     run = _play(FixNoService, NO_SERVICE, "forgets_action")
-    assert _messages(run)[2].startswith("Done. Status Bar: ✈️ Airplane Mode")
+    assert _messages(run)[2].startswith("Done.\nStatus Bar: ✈️ Airplane Mode")
     assert _seen(run) == [("customer_misbelief", "status_bar", 3)]
     states = [r.state_after for r in run.records]
     assert states == ["svc_status", "svc_airplane", "svc_airplane_still", "fixed"]
