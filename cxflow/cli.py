@@ -6,6 +6,8 @@ cxflow graph FLOW [--format mermaid|dot|svg|png] [-o FILE]
 cxflow chat FLOW [--db PATH] [--session ID]         talk to a flow offline (RuleInterpreter)
 cxflow replay SESSION_ID [--db PATH]                rerun a stored session with zero model calls
 cxflow replay --list [--db PATH]                    the stored sessions, newest first
+cxflow simulate FLOW|all [--scenarios FILE] [--personas P1,P2] -k K [--json F] [--html F]
+cxflow tau2 DOMAIN --tau2-data DIR [--split SPLIT] -k K [--json FILE]
 ```
 
 Sessions live in a SQLite file, `cxflow.db` in the current directory unless `--db` names another
@@ -18,6 +20,7 @@ SQL store, Graphviz) only when they run.
 from __future__ import annotations
 
 import argparse
+import importlib
 import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -25,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from cxflow import __version__
-from cxflow.errors import CxflowError, SessionNotFoundError, UnknownFlowError
+from cxflow.errors import CxflowError, SessionNotFoundError, UnknownFlowError, UsageError
 
 if TYPE_CHECKING:
     from cxflow.flow import Flow
@@ -43,8 +46,8 @@ DEFAULT_DB = "cxflow.db"
 Command = Callable[[argparse.Namespace], int]
 
 
-class _UsageError(CxflowError):
-    """The command line asks for something that cannot be done as given (exit code 2)."""
+_UsageError = UsageError
+"""The command line asks for something that cannot be done as given (exit code 2)."""
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -127,7 +130,82 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=db_help)
     replay.add_argument("--list", action="store_true", help="list the stored sessions instead")
     replay.set_defaults(command=_replay)
+
+    simulate = sub.add_parser(
+        "simulate",
+        help="play simulated customers against flows k times each and report pass^k",
+        description="Play every scenario of a flow's library (or --scenarios FILE) k times "
+        "with scripted customers, store the conversations, print a table and write JSON/HTML.",
+    )
+    simulate.add_argument("flow", metavar="FLOW", help="flow id, or `all` for every flow")
+    simulate.add_argument(
+        "--scenarios", metavar="FILE", help="a scenario file (default: the flow's own library)"
+    )
+    simulate.add_argument(
+        "--personas",
+        metavar="P1,P2",
+        help="persona mixes to play every scenario with, each `name` or `name:probability` "
+        "(default probability 0.5; `cooperative` = none); default: each scenario's own",
+    )
+    simulate.add_argument("-k", type=int, default=4, metavar="K", help="trials per task (4)")
+    simulate.add_argument("--seed", type=int, default=0, help="seed of the first trial (0)")
+    simulate.add_argument(
+        "--workers", type=int, default=0, metavar="N", help="processes (default: one per CPU)"
+    )
+    simulate.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=db_help)
+    simulate.add_argument("--json", metavar="FILE", help="write the run's JSON to FILE")
+    simulate.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    simulate.add_argument(
+        "--sessions-per-day",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="sessions a day for the report's projected monthly cost (10000)",
+    )
+    simulate.add_argument(
+        "--prices", metavar="FILE", help="price table JSON, USD per million tokens per model"
+    )
+    simulate.add_argument("--quiet", action="store_true", help="no progress bar")
+    simulate.set_defaults(command=_simulation("simulate_command"))
+
+    tau2 = sub.add_parser(
+        "tau2",
+        help="run tau2-bench's tasks as cxflow runs and score them like tau2",
+        description="Turn each tau2 task into a flow and a scripted customer, run it k times, "
+        "and score with tau2's semantics (DB, environment assertions, actions, communicated "
+        "info; natural-language assertions are not judged offline).",
+    )
+    tau2.add_argument("domain", choices=("airline", "retail", "telecom"), metavar="DOMAIN")
+    tau2.add_argument(
+        "--tau2-data",
+        required=True,
+        metavar="DIR",
+        help="a folder laid out like tau2-bench's data/tau2/domains",
+    )
+    tau2.add_argument("--split", default="train", help="train (default), test, or base (all)")
+    tau2.add_argument("-k", type=int, default=4, metavar="K", help="trials per task (4)")
+    tau2.add_argument("--seed", type=int, default=0, help="seed of the first trial (0)")
+    tau2.add_argument(
+        "--workers", type=int, default=0, metavar="N", help="processes (default: one per CPU)"
+    )
+    tau2.add_argument(
+        "--task", action="append", metavar="ID", help="run only this task (repeatable)"
+    )
+    tau2.add_argument("--json", metavar="FILE", help="write the results JSON to FILE")
+    tau2.add_argument("--quiet", action="store_true", help="no progress bar")
+    tau2.set_defaults(command=_simulation("tau2_command"))
     return parser
+
+
+def _simulation(name: str) -> Command:
+    """A command run by `cxflow.simulators.commands` (imported only when it runs)."""
+
+    def run(args: argparse.Namespace) -> int:
+        module = importlib.import_module("cxflow.simulators.commands")
+        command: Command = getattr(module, name)
+        return command(args)
+
+    return run
 
 
 # -- flows and graph ---------------------------------------------------------------------------

@@ -36,6 +36,7 @@ __all__ = [
     "StoreError",
     "ToolError",
     "UnknownFlowError",
+    "UsageError",
 ]
 
 
@@ -55,6 +56,10 @@ class FlowDefinitionError(CxflowError, TypeError):
 
 class FlowRuntimeError(CxflowError, RuntimeError):
     """A flow reached a situation its declaration does not cover (a programmer error)."""
+
+
+class UsageError(CxflowError, ValueError):
+    """A command or call asks for something that cannot be done as given (CLI exit code 2)."""
 
 
 class UnknownFlowError(CxflowError, LookupError):

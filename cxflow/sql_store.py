@@ -13,9 +13,10 @@ per turn):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -27,7 +28,7 @@ from sqlmodel import Field, SQLModel
 
 from cxflow.errors import ConcurrencyError, SessionNotFoundError, StoreError
 from cxflow.records import PendingTurn, SessionSnapshot, TurnRecord
-from cxflow.store import SessionSummary
+from cxflow.store import RunSummary, SessionSummary
 
 __all__ = ["SqlStore"]
 
@@ -75,10 +76,22 @@ class EffectRow(SQLModel, table=True):
     updates: str
 
 
+class RunRow(SQLModel, table=True):
+    """A simulation run's report (its conversations are ordinary sessions)."""
+
+    __tablename__ = "cxflow_runs"  # pyright: ignore[reportAssignmentType]
+    run_id: str = Field(primary_key=True)
+    kind: str
+    title: str
+    created_at: datetime
+    report: str
+
+
 _S = cast(Table, SessionRow.__table__)  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
 _T = cast(Table, TurnRow.__table__)  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
 _P = cast(Table, PendingRow.__table__)  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
 _E = cast(Table, EffectRow.__table__)  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+_R = cast(Table, RunRow.__table__)  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
 
 
 def _url(target: str | Path) -> str:
@@ -129,7 +142,7 @@ class SqlStore:
             }
             SQLModel.metadata.create_all(
                 engine,
-                tables=[_S, _T, _P, _E],  # pyright: ignore[reportUnknownArgumentType]
+                tables=[_S, _T, _P, _E, _R],  # pyright: ignore[reportUnknownArgumentType]
             )
         except SQLAlchemyError as exc:
             if engine is not None:
@@ -303,6 +316,38 @@ class SqlStore:
             )
             for r in rows
         ]
+
+    def save_run(self, run_id: str, kind: str, title: str, report: Mapping[str, Any]) -> None:
+        """Store (or replace) a run's report."""
+        with self._tx("save the run") as conn:
+            conn.execute(delete(_R).where(_R.c.run_id == run_id))
+            conn.execute(
+                insert(_R).values(
+                    run_id=run_id,
+                    kind=kind,
+                    title=title,
+                    created_at=datetime.now(UTC),
+                    report=json.dumps(report),
+                )
+            )
+
+    def load_run(self, run_id: str) -> dict[str, Any]:
+        """Return a run's report (KeyError: no such run)."""
+        with self._tx("load the run") as conn:
+            raw = conn.execute(select(_R.c.report).where(_R.c.run_id == run_id)).scalar()
+        if raw is None:
+            raise KeyError(run_id)
+        return json.loads(raw)
+
+    def list_runs(self, limit: int = 50) -> list[RunSummary]:
+        """Return the most recent runs, newest first."""
+        with self._tx("list runs") as conn:
+            rows = conn.execute(
+                select(_R.c.run_id, _R.c.kind, _R.c.created_at, _R.c.title)
+                .order_by(_R.c.created_at.desc())
+                .limit(limit)
+            ).all()
+        return [RunSummary(r.run_id, r.kind, r.created_at, r.title) for r in rows]
 
     def close(self) -> None:
         """Release the store's connections."""

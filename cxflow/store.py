@@ -8,15 +8,16 @@ turn never repeats a side effect). `SqlStore` (cxflow.sql_store) is the persiste
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from cxflow.errors import ConcurrencyError, SessionNotFoundError
 from cxflow.records import PendingTurn, SessionSnapshot, TurnRecord
 
-__all__ = ["MemoryStore", "SessionSummary", "Store"]
+__all__ = ["MemoryStore", "RunStore", "RunSummary", "SessionSummary", "Store"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,38 @@ class SessionSummary:
     done: bool
     outcome: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One line of a listing of simulation runs."""
+
+    run_id: str
+    kind: str
+    """"simulate" or "tau2"."""
+    created_at: datetime
+    title: str
+
+
+@runtime_checkable
+class RunStore(Protocol):
+    """Keeps simulation runs (their JSON report); the conversations are ordinary sessions."""
+
+    def save_run(self, run_id: str, kind: str, title: str, report: Mapping[str, Any]) -> None:
+        """Store (or replace) a run's report."""
+        ...
+
+    def load_run(self, run_id: str) -> dict[str, Any]:
+        """Return a run's report.
+
+        Raises:
+            KeyError: No run has that id.
+        """
+        ...
+
+    def list_runs(self, limit: int = 50) -> list[RunSummary]:
+        """Return the most recent runs, newest first."""
+        ...
 
 
 @runtime_checkable
@@ -95,6 +128,7 @@ class MemoryStore:
         self._turns: dict[str, list[str]] = {}
         self._pending: dict[str, str] = {}
         self._effects: dict[str, dict[str, Any]] = {}
+        self._runs: dict[str, tuple[RunSummary, str]] = {}
 
     def create_session(self, snapshot: SessionSnapshot) -> None:
         """Store a new session at version 0."""
@@ -154,6 +188,20 @@ class MemoryStore:
         snaps = [SessionSnapshot.model_validate_json(raw) for raw in self._sessions.values()]
         snaps.sort(key=lambda s: s.created_at, reverse=True)
         return [_summary(s) for s in snaps[:limit]]
+
+    def save_run(self, run_id: str, kind: str, title: str, report: Mapping[str, Any]) -> None:
+        """Store (or replace) a run's report."""
+        summary = RunSummary(run_id, kind, datetime.now(UTC), title)
+        self._runs[run_id] = (summary, json.dumps(report))
+
+    def load_run(self, run_id: str) -> dict[str, Any]:
+        """Return a run's report (KeyError: no such run)."""
+        return json.loads(self._runs[run_id][1])
+
+    def list_runs(self, limit: int = 50) -> list[RunSummary]:
+        """Return the most recent runs, newest first."""
+        runs = sorted((s for s, _ in self._runs.values()), key=lambda s: s.created_at)
+        return runs[::-1][:limit]
 
 
 def _summary(s: SessionSnapshot) -> SessionSummary:

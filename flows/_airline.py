@@ -11,6 +11,7 @@ copied into the flows it starts) passes straight through them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
@@ -90,9 +91,11 @@ class ReservationSlots(AirlineSlots):
     """Set when a change or cancellation was written (a delay certificate depends on it)."""
 
 
-def airline_env() -> AirlineTools:
-    """The airline tools over a fresh copy of the bundled sample database."""
-    return AirlineTools(load_airline_db(sample_db_path()))
+def airline_env(tau2_data: Path | None = None) -> AirlineTools:
+    """The airline tools over a fresh copy of the bundled sample database, or of tau2's
+    `airline/db.json` in `tau2_data` (a folder laid out like tau2-bench's `data/tau2/domains`)."""
+    path = sample_db_path() if tau2_data is None else Path(tau2_data) / "airline" / "db.json"
+    return AirlineTools(load_airline_db(path))
 
 
 # ---- labels -----------------------------------------------------------------------------------

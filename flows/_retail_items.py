@@ -171,7 +171,7 @@ def drop_item(slots: ItemSlots, store: RetailTools, call: ToolCallContext) -> di
 # -- tools: swaps -------------------------------------------------------------------------------
 
 _ITEM_ID = re.compile(r"(?<!\d)\d{10}(?!\d)")
-_TOKEN = re.compile(r"[^\W_]+")
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")  # "it's" is one word, not "it" and size "s"
 
 
 def _tokens(text: str) -> str:

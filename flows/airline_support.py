@@ -9,6 +9,7 @@ router keeps what it learned for the next request.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from cxflow.flow import Flow, State, describe
@@ -82,6 +83,6 @@ class AirlineSupport(Flow[AirlineSlots]):
     )
 
     @classmethod
-    def make_env(cls) -> AirlineTools:
-        """The bundled sample airline DB (a fresh copy per session)."""
-        return airline_env()
+    def make_env(cls, tau2_data: Path | None = None) -> AirlineTools:
+        """The bundled sample airline DB, or tau2's from `tau2_data` (a fresh copy per call)."""
+        return airline_env(tau2_data)

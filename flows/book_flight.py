@@ -11,6 +11,7 @@ credit card and three gift cards. The booking is made after an explicit yes to e
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -451,6 +452,6 @@ class BookFlight(Flow[BookSlots]):
     done = auto(booking.to(booked, cond=was_booked) | booking.to(failed, cond=book_failed))
 
     @classmethod
-    def make_env(cls) -> AirlineTools:
-        """The bundled sample airline DB (a fresh copy per session)."""
-        return airline_env()
+    def make_env(cls, tau2_data: Path | None = None) -> AirlineTools:
+        """The bundled sample airline DB, or tau2's from `tau2_data` (a fresh copy per call)."""
+        return airline_env(tau2_data)

@@ -9,6 +9,7 @@ insurance with a covered reason. The customer confirms the details in a turn of 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
@@ -218,6 +219,6 @@ class CancelReservation(Flow[CancelSlots]):
     )
 
     @classmethod
-    def make_env(cls) -> AirlineTools:
-        """The bundled sample airline DB (a fresh copy per session)."""
-        return airline_env()
+    def make_env(cls, tau2_data: Path | None = None) -> AirlineTools:
+        """The bundled sample airline DB, or tau2's from `tau2_data` (a fresh copy per call)."""
+        return airline_env(tau2_data)

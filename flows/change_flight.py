@@ -10,6 +10,7 @@ card or gift card from the profile, and nothing is written before the customer s
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -314,6 +315,6 @@ class ChangeFlight(Flow[ChangeSlots]):
     )
 
     @classmethod
-    def make_env(cls) -> AirlineTools:
-        """The bundled sample airline DB (a fresh copy per session)."""
-        return airline_env()
+    def make_env(cls, tau2_data: Path | None = None) -> AirlineTools:
+        """The bundled sample airline DB, or tau2's from `tau2_data` (a fresh copy per call)."""
+        return airline_env(tau2_data)

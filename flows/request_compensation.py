@@ -11,6 +11,7 @@ explicit yes.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
@@ -248,6 +249,6 @@ class RequestCompensation(Flow[CompensationSlots]):
     done = auto(sending.to(sent, cond=certificate_was_sent) | sending.to(failed, cond=send_failed))
 
     @classmethod
-    def make_env(cls) -> AirlineTools:
-        """The bundled sample airline DB (a fresh copy per session)."""
-        return airline_env()
+    def make_env(cls, tau2_data: Path | None = None) -> AirlineTools:
+        """The bundled sample airline DB, or tau2's from `tau2_data` (a fresh copy per call)."""
+        return airline_env(tau2_data)

@@ -8,6 +8,7 @@ gift card from the profile. The customer confirms the new count and the charge f
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
@@ -273,6 +274,6 @@ class UpdateBaggage(Flow[BaggageSlots]):
     done = auto(updating.to(updated, cond=bags_written) | updating.to(failed, cond=update_failed))
 
     @classmethod
-    def make_env(cls) -> AirlineTools:
-        """The bundled sample airline DB (a fresh copy per session)."""
-        return airline_env()
+    def make_env(cls, tau2_data: Path | None = None) -> AirlineTools:
+        """The bundled sample airline DB, or tau2's from `tau2_data` (a fresh copy per call)."""
+        return airline_env(tau2_data)

@@ -8,6 +8,7 @@ asking to remove or add one is refused. The customer confirms the new passenger 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -250,6 +251,6 @@ class UpdatePassengers(Flow[PassengerSlots]):
     )
 
     @classmethod
-    def make_env(cls) -> AirlineTools:
-        """The bundled sample airline DB (a fresh copy per session)."""
-        return airline_env()
+    def make_env(cls, tau2_data: Path | None = None) -> AirlineTools:
+        """The bundled sample airline DB, or tau2's from `tau2_data` (a fresh copy per call)."""
+        return airline_env(tau2_data)

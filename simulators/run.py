@@ -10,7 +10,7 @@ divergence summary, and the failures (empty: reward 1.0).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +93,7 @@ def simulate(
     store: Store | None = None,
     env: object = None,
     max_turns: int = 40,
+    meta: Mapping[str, str] | None = None,
 ) -> Conversation:
     """Play a scenario against a flow and check its expectations (offline by default)."""
     env = flow.make_env() if env is None else env
@@ -106,7 +107,7 @@ def simulate(
         interpreter=interpreter,
         store=store,
         env=env,
-        meta={"scenario": scenario.name, "seed": str(seed)},
+        meta={"scenario": scenario.name, "seed": str(seed), **(meta or {})},
     )
     records = asyncio.run(converse(session, customer, max_turns=max_turns))
     divergence = summarize(records)
@@ -127,7 +128,11 @@ def check(
     records: Sequence[TurnRecord],
     divergence: ConversationDivergence,
 ) -> list[str]:
-    """The scenario's expectations that the conversation did not meet, in words."""
+    """The scenario's expectations that the conversation did not meet, in words.
+
+    A divergence the flow repaired is not a failure (noticing and repairing is the job); one it
+    never repaired is, unless the scenario allows it, and a commit under divergence always is.
+    """
     expect = scenario.expect
     failures: list[str] = []
     if not session.done:
@@ -154,8 +159,9 @@ def check(
     allowed = set(expect.divergences)
     failures += [
         f"turn {d.turn}: {d.kind} on {d.fact!r} (agent {d.agent!r}, customer {d.customer!r}, "
-        f"truth {d.truth!r})"
+        f"truth {d.truth!r}){'' if d.repaired else ', never repaired'}"
         for d in divergence.divergences
         if f"{d.fact}:{d.kind}" not in allowed
+        and (d.kind == "commit_under_divergence" or not d.repaired)
     ]
     return failures

@@ -129,6 +129,7 @@ class ScriptedCustomer:
         self._demanding: str | None = None
         if scenario.false_beliefs and self._fires("false_belief"):
             self.beliefs.update(scenario.false_beliefs)
+        self._initial_beliefs = dict(self.beliefs)
 
     # -- the CustomerSimulator protocol -----------------------------------------------------------
 
@@ -170,6 +171,9 @@ class ScriptedCustomer:
         if outputs or answers:
             return "\n".join([*outputs, *answers])
         if reply.starts and self.goals:
+            # a new request: what they agreed to in the last one is not about this one
+            self.beliefs = dict(self._initial_beliefs)
+            self._heard.clear()
             return self.goals.pop(0)
         if chosen is not None:
             return self.scenario.says[chosen]

@@ -98,6 +98,7 @@ def test_another_product_is_refused() -> None:
     ("text", "expected"),
     [
         ("size 10 please", "2000000032"),
+        ("it's size 10", "2000000032"),  # "it's" is a word, not "it" and a size "s"
         ("black instead of red", "2000000033"),  # unavailable: the guard refuses it, not this
         ("2000000032", "2000000032"),
     ],

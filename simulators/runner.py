@@ -1,0 +1,243 @@
+"""Run many simulated conversations: k trials per task, in parallel processes, stored, summarized.
+
+A task is a scenario played with one persona mix. `plan` lists the trials (k per task, seeds
+`seed + trial`), `run` plays them (a process pool for offline runs; each worker stores its
+conversations when given a database), and `report` turns the conversations into the run's JSON:
+per flow pass^1..pass^k, every conversation with its divergences and turns, and transition
+coverage. The JSON is the contract of `cxflow simulate --json` (README, "Simulation runs").
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from cxflow.registry import get_flow
+from cxflow.simulators.results import conversation_json, coverage, pass_hat_k
+from cxflow.simulators.run import simulate
+from cxflow.simulators.scenario import PERSONAS, Scenario
+
+__all__ = ["Trial", "parse_personas", "plan", "report", "run", "run_trial"]
+
+
+@dataclass(frozen=True, slots=True)
+class Trial:
+    """One conversation to play.
+
+    Attributes:
+        flow: The flow id.
+        scenario: The scenario, with the persona mix of this task applied.
+        persona: The task's persona label ("cooperative", "terse", "terse+impatient", ...).
+        trial: Index of the trial within its task (0..k-1).
+        seed: The customer's seed.
+    """
+
+    flow: str
+    scenario: Scenario
+    persona: str
+    trial: int
+    seed: int
+
+    @property
+    def task(self) -> tuple[str, str, str]:
+        """(flow, scenario, persona): trials of one task are compared for pass^k."""
+        return (self.flow, self.scenario.name, self.persona)
+
+
+def parse_personas(text: str) -> list[dict[str, float]]:
+    """Read `--personas`: comma-separated names, each optionally `name:probability`
+    (default 0.5; `cooperative` means no persona). Each entry is one persona mix.
+
+    Raises:
+        ValueError: An unknown persona or a probability outside 0..1, with the known names.
+    """
+    mixes: list[dict[str, float]] = []
+    for item in (p.strip() for p in text.split(",")):
+        if not item:
+            continue
+        name, _, chance = item.partition(":")
+        if name not in PERSONAS:
+            raise ValueError(f"unknown persona {name!r}; known: {', '.join(PERSONAS)}")
+        try:
+            probability = float(chance) if chance else 0.5
+        except ValueError:
+            raise ValueError(f"persona {name!r}: {chance!r} is not a probability") from None
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError(f"persona {name!r}: probability must be between 0 and 1")
+        mixes.append({} if name == "cooperative" else {name: probability})
+    if not mixes:
+        raise ValueError(f"no persona given; known: {', '.join(PERSONAS)}")
+    return mixes
+
+
+def _label(personas: Mapping[str, float]) -> str:
+    return "+".join(sorted(personas)) or "cooperative"
+
+
+def plan(
+    scenarios: Mapping[str, Sequence[Scenario]],
+    *,
+    k: int,
+    personas: Sequence[Mapping[str, float]] | None = None,
+    seed: int = 0,
+) -> list[Trial]:
+    """The trials of a run: for every flow, scenario and persona mix, k trials.
+
+    Args:
+        scenarios: Flow id -> its scenarios.
+        k: Trials per task.
+        personas: Persona mixes to play every scenario with; None keeps each scenario's own.
+        seed: The first trial's seed (trial i uses `seed + i`).
+    """
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    trials: list[Trial] = []
+    for flow, items in scenarios.items():
+        for scenario in items:
+            mixes = [scenario.personas] if personas is None else list(personas)
+            for mix in mixes:
+                played = scenario.model_copy(update={"personas": dict(mix)})
+                trials += [Trial(flow, played, _label(mix), i, seed + i) for i in range(k)]
+    return trials
+
+
+def run_trial(trial: Trial, db: str | None = None, run_id: str = "") -> dict[str, Any]:
+    """Play one trial (in this process) and return its conversation JSON with `"flow"`."""
+    store = None
+    if db is not None:
+        from cxflow.sql_store import SqlStore
+
+        store = SqlStore(db)
+    try:
+        played = simulate(
+            get_flow(trial.flow),
+            trial.scenario,
+            seed=trial.seed,
+            store=store,
+            meta={"run_id": run_id, "persona": trial.persona, "trial": str(trial.trial)},
+        )
+    finally:
+        if store is not None:
+            store.close()
+    item = conversation_json(
+        scenario=trial.scenario.name,
+        trial=trial.trial,
+        persona=trial.persona,
+        seed=trial.seed,
+        reward=played.reward,
+        failures=played.failures,
+        session_id=played.session.id,
+        outcome=played.session.outcome,
+        records=played.records,
+        divergence=played.divergence,
+    )
+    return {"flow": trial.flow, **item}
+
+
+def _run_chunk(trials: Sequence[Trial], db: str | None, run_id: str) -> list[dict[str, Any]]:
+    return [run_trial(t, db, run_id) for t in trials]
+
+
+def run(
+    trials: Sequence[Trial],
+    *,
+    workers: int = 1,
+    db: str | None = None,
+    run_id: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Play every trial; return the conversations in the order of `trials`.
+
+    With `workers` > 1 the trials run in a process pool (offline runs are CPU-bound), in chunks
+    so each process pays its start-up once. `progress(done, total)` is called as trials end.
+    """
+    total = len(trials)
+    if workers <= 1 or total < 2:
+        out: list[dict[str, Any]] = []
+        for index, trial in enumerate(trials):
+            out.append(run_trial(trial, db, run_id))
+            if progress is not None:
+                progress(index + 1, total)
+        return out
+    size = max(1, min(50, total // (workers * 4) or 1))
+    chunks = [list(trials[i : i + size]) for i in range(0, total, size)]
+    results: dict[int, list[dict[str, Any]]] = {}
+    done = 0
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_run_chunk, c, db, run_id): i for i, c in enumerate(chunks)}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            done += len(results[futures[future]])
+            if progress is not None:
+                progress(done, total)
+    return [item for i in range(len(chunks)) for item in results[i]]
+
+
+def report(
+    conversations: Iterable[Mapping[str, Any]],
+    *,
+    k: int,
+    run_id: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The run's JSON: per flow, pass^1..pass^k, its conversations and transition coverage."""
+    by_flow: dict[str, list[dict[str, Any]]] = {}
+    for item in conversations:
+        flow = item["flow"]
+        entry = {key: value for key, value in item.items() if key != "flow"}
+        by_flow.setdefault(flow, []).append(entry)
+    flows: dict[str, Any] = {}
+    for flow, items in by_flow.items():
+        tasks: dict[tuple[str, str], list[float]] = {}
+        for c in items:
+            tasks.setdefault((c["scenario"], c["persona"]), []).append(c["reward"])
+        flows[flow] = {
+            "pass_hat_k": pass_hat_k(tasks.values(), k),
+            "tasks": len(tasks),
+            "conversations": items,
+            "coverage": coverage(get_flow(flow), items),
+        }
+    return {
+        "run_id": run_id or uuid.uuid4().hex[:12],
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "k": k,
+        **dict(settings or {}),
+        "flows": flows,
+    }
+
+
+def default_workers() -> int:
+    """One worker per CPU this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def progress_bar(stream: TextIO = sys.stderr) -> Callable[[int, int], None]:
+    """A one-line progress bar on a terminal; a line every 10% otherwise (logs, CI)."""
+    tty = stream.isatty()
+    shown = {"tenth": -1}
+
+    def show(done: int, total: int) -> None:
+        if tty:
+            filled = int(30 * done / total)
+            bar = "#" * filled + "." * (30 - filled)
+            stream.write(f"\r[{bar}] {done}/{total} conversations")
+            if done == total:
+                stream.write("\n")
+            stream.flush()
+            return
+        tenth = 10 * done // total
+        if tenth != shown["tenth"]:
+            shown["tenth"] = tenth
+            stream.write(f"{done}/{total} conversations\n")
+            stream.flush()
+
+    return show
