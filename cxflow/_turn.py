@@ -734,6 +734,9 @@ class TurnRun:
         self.attempts[self.state] = count
         if count >= self.spec.max_attempts:
             self._handoff(f"no progress after {count} attempts in {self.state!r}")
+        elif self._disagreement() is not None:  # "did you say $65?": restate, don't shrug
+            if "Just to be sure we agree:" not in self.notes:
+                self.notes.insert(0, "Just to be sure we agree:")
         else:
             self.notes.insert(0, "Sorry, I didn't get that.")
 

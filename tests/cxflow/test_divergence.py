@@ -184,3 +184,11 @@ def test_no_claim_without_a_value_of_the_facts_kind(text: str) -> None:
     session = _quoted_by_rules()
     session.turn_sync(text)
     assert session.turns()[-1].claims == []
+
+
+def test_asking_back_about_a_stated_value_gets_it_restated_not_a_shrug() -> None:
+    session = _quoted_by_rules()
+    turn = session.turn_sync("Sorry, did you say $65.00?")
+    assert turn.reply.startswith("Just to be sure we agree: Everyday 20 costs $55.00")
+    assert kinds(list(turn.divergences)) == {("quoted_price", "disagreement")}
+    assert session.turn_sync("yes").state == "changed"
