@@ -25,7 +25,7 @@ from cxflow.simulators.scripted import ScriptedCustomer
 from cxflow.store import Store
 from cxflow.tools.telecom import TelecomTools
 
-__all__ = ["Conversation", "check", "simulate"]
+__all__ = ["Conversation", "check", "customer_for", "simulate", "simulate_async"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +96,32 @@ def simulate(
     meta: Mapping[str, str] | None = None,
 ) -> Conversation:
     """Play a scenario against a flow and check its expectations (offline by default)."""
+    return asyncio.run(
+        simulate_async(
+            flow,
+            scenario,
+            seed=seed,
+            interpreter=interpreter,
+            store=store,
+            env=env,
+            max_turns=max_turns,
+            meta=meta,
+        )
+    )
+
+
+async def simulate_async(
+    flow: type[Flow[Any]],
+    scenario: Scenario,
+    *,
+    seed: int = 0,
+    interpreter: Interpreter | None = None,
+    store: Store | None = None,
+    env: object = None,
+    max_turns: int = 40,
+    meta: Mapping[str, str] | None = None,
+) -> Conversation:
+    """`simulate` inside a running event loop (model-backed interpreters await their calls)."""
     env = flow.make_env() if env is None else env
     if isinstance(env, TelecomTools) and type(env) is not TelecomTools:
         # the telecom flows' sample CRM pays a payment request itself because offline nobody
@@ -109,7 +135,7 @@ def simulate(
         env=env,
         meta={"scenario": scenario.name, "seed": str(seed), **(meta or {})},
     )
-    records = asyncio.run(converse(session, customer, max_turns=max_turns))
+    records = await converse(session, customer, max_turns=max_turns)
     divergence = summarize(records)
     return Conversation(
         scenario=scenario,

@@ -23,7 +23,7 @@ from cxflow.simulators.results import conversation_json, coverage, pass_hat_k
 from cxflow.simulators.run import simulate
 from cxflow.simulators.scenario import PERSONAS, Scenario
 
-__all__ = ["Trial", "parse_personas", "plan", "report", "run", "run_trial"]
+__all__ = ["Trial", "parse_personas", "plan", "report", "run", "run_async", "run_trial"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +125,11 @@ def run_trial(trial: Trial, db: str | None = None, run_id: str = "") -> dict[str
     finally:
         if store is not None:
             store.close()
-    item = conversation_json(
+    return {"flow": trial.flow, **_conversation(trial, played)}
+
+
+def _conversation(trial: Trial, played: Any) -> dict[str, Any]:
+    return conversation_json(
         scenario=trial.scenario.name,
         trial=trial.trial,
         persona=trial.persona,
@@ -137,7 +141,6 @@ def run_trial(trial: Trial, db: str | None = None, run_id: str = "") -> dict[str
         records=played.records,
         divergence=played.divergence,
     )
-    return {"flow": trial.flow, **item}
 
 
 def _run_chunk(trials: Sequence[Trial], db: str | None, run_id: str) -> list[dict[str, Any]]:
@@ -177,6 +180,44 @@ def run(
             if progress is not None:
                 progress(done, total)
     return [item for i in range(len(chunks)) for item in results[i]]
+
+
+async def run_async(
+    trials: Sequence[Trial],
+    *,
+    concurrency: int = 8,
+    interpreter: Callable[[], Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Play every trial in this process's event loop, at most `concurrency` at a time.
+
+    For model-backed interpreters, whose turns wait on the network: processes would only add
+    overhead. `interpreter()` makes one interpreter per conversation (default: the offline
+    rules). Conversations come back in the order of `trials`.
+    """
+    import asyncio
+
+    from cxflow.simulators.run import simulate_async
+
+    gate = asyncio.Semaphore(max(1, concurrency))
+    done = 0
+
+    async def one(trial: Trial) -> dict[str, Any]:
+        nonlocal done
+        async with gate:
+            played = await simulate_async(
+                get_flow(trial.flow),
+                trial.scenario,
+                seed=trial.seed,
+                interpreter=interpreter() if interpreter is not None else None,
+                meta={"persona": trial.persona, "trial": str(trial.trial)},
+            )
+        done += 1
+        if progress is not None:
+            progress(done, len(trials))
+        return {"flow": trial.flow, **_conversation(trial, played)}
+
+    return list(await asyncio.gather(*(one(t) for t in trials)))
 
 
 def report(

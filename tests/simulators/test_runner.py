@@ -164,3 +164,33 @@ def test_telecom_train_split_meets_the_reliability_targets_under_taus_persona_mi
     assert result["tasks"] == result["supported"] == 74
     assert result["pass_hat_k"]["1"] >= 0.95, result["pass_hat_k"]
     assert result["pass_hat_k"]["4"] >= 0.90, result["pass_hat_k"]
+
+
+def test_the_event_loop_runner_limits_concurrency_and_matches_the_process_runner() -> None:
+    import asyncio
+
+    from cxflow import RuleInterpreter
+    from cxflow.simulators.runner import run_async
+
+    live = {"now": 0, "most": 0}
+
+    class Counting(RuleInterpreter):
+        """The rules, yielding to the loop like a model call would, counting overlap."""
+
+        synchronous = False
+
+        async def interpret(self, view, text):  # type: ignore[no-untyped-def]
+            live["now"] += 1
+            live["most"] = max(live["most"], live["now"])
+            await asyncio.sleep(0)
+            try:
+                return await super().interpret(view, text)
+            finally:
+                live["now"] -= 1
+
+    trials = plan({"refuel_data": library("refuel_data").scenarios}, k=3)
+    loop = asyncio.run(run_async(trials, concurrency=2, interpreter=Counting))
+    alone = run(trials, workers=1)
+    keys = ("scenario", "trial", "persona", "reward", "divergences")
+    assert [{k: c[k] for k in keys} for c in loop] == [{k: c[k] for k in keys} for c in alone]
+    assert live["most"] == 2
