@@ -470,11 +470,11 @@ class TurnRun:
 
     def _stated_facts(self) -> list[tuple[str, object]]:
         """(fact, agent value) for the shared facts the current state's reply states."""
-        stated = self.spec.states[self.state].stated_slots
+        state = self.spec.states[self.state]
         return [
             (f.name, getattr(self.slots, f.slot))
             for f in self.spec.facts
-            if f.slot in stated and getattr(self.slots, f.slot) is not None
+            if state.states_fact(f) and getattr(self.slots, f.slot) is not None
         ]
 
     def _disagreement(self) -> str | None:

@@ -57,7 +57,7 @@ def build_view(
     stated: list[FactView] = []
     for fact in spec.facts:
         value = getattr(slots, fact.slot, None)
-        if fact.slot in state_spec.stated_slots and value is not None:
+        if state_spec.states_fact(fact) and value is not None:
             static = _static(spec, fact.slot)
             view = SlotView(
                 name=fact.slot,

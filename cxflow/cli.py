@@ -145,7 +145,7 @@ def _parser() -> argparse.ArgumentParser:
         "--personas",
         metavar="P1,P2",
         help="persona mixes to play every scenario with, each `name` or `name:probability` "
-        "(default probability 0.5; `cooperative` = none); default: each scenario's own",
+        "(default probability 0.5; `cooperative` = none), on top of each scenario's own",
     )
     simulate.add_argument("-k", type=int, default=4, metavar="K", help="trials per task (4)")
     simulate.add_argument("--seed", type=int, default=0, help="seed of the first trial (0)")

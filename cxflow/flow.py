@@ -93,6 +93,8 @@ class SharedFact:
         description: What the fact means, for reports and model prompts.
         truth: Reads the fact's true value from the environment, when the agent's
             environment holds it (a CRM); device facts come from the customer simulator.
+        stated_by: Other slots whose text states the fact (a price shown through a
+            `cost_text` slot): a reply showing any of them states the fact too.
     """
 
     name: str
@@ -100,6 +102,7 @@ class SharedFact:
     description: str = ""
     truth: Callable[[Any, Any], Any] | None = None
     """`truth(env, slots)`: the environment's value of the fact (simulation and tests)."""
+    stated_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,6 +379,8 @@ def _check_flow(cls: Any, fields: set[str], model: type[BaseModel] | None) -> li
                     )
     for fact in getattr(cls, "facts", ()):
         unknown(f"shared fact {fact.name!r}", fact.slot)
+        for shown in fact.stated_by:
+            unknown(f"shared fact {fact.name!r} stated_by", shown)
     problems += _check_graph(states)
     return problems
 

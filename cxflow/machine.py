@@ -78,6 +78,11 @@ class StateSpec:
     """Flows that `StartFlow` may start from this state (besides the flow's digressions)."""
     returns_to: str | None = None
 
+    def states_fact(self, fact: Any) -> bool:
+        """Whether this state's reply states a shared fact: its slot, or a slot showing it."""
+        shown = self.stated_slots
+        return fact.slot in shown or any(s in shown for s in fact.stated_by)
+
     @property
     def stated_slots(self) -> frozenset[str]:
         """Slots the state's reply template states."""

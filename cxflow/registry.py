@@ -14,8 +14,18 @@ if TYPE_CHECKING:
 __all__ = ["flow_ids", "get_flow", "reference_flows"]
 
 
+_FOUND: dict[str, type[Flow[Any]]] = {}
+"""The reference flows, found once per process (the package does not change while it runs)."""
+
+
 def reference_flows() -> dict[str, type[Flow[Any]]]:
     """Import every module of `cxflow.flows` and return its flows by id (sorted)."""
+    if not _FOUND:
+        _FOUND.update(_scan())
+    return dict(_FOUND)
+
+
+def _scan() -> dict[str, type[Flow[Any]]]:
     from cxflow.flow import Flow
 
     package = importlib.import_module("cxflow.flows")

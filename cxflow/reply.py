@@ -58,11 +58,10 @@ def _strip_specs(template: str) -> str:
 
 def stated_facts(spec: FlowSpec, state: StateSpec, slots: BaseModel) -> dict[str, Any]:
     """Return the shared facts the state's template states, with their values."""
-    used = state.stated_slots
     out: dict[str, Any] = {}
     for fact in spec.facts:
         value = getattr(slots, fact.slot, None)
-        if fact.slot in used and value is not None:
+        if state.states_fact(fact) and value is not None:
             out[fact.name] = jsonable(value)
     return out
 

@@ -151,16 +151,32 @@ def _claims(view: TurnView, text: str) -> list[Command]:
     """Claims of the facts the agent just stated, where the message gives a value of them."""
     read_by_slots = {slot.parser for slot in view.slots}
     out: list[Command] = []
+    priced_text = _CURRENCY.search(text) is not None
     for fact in view.stated:
-        kind = fact.slot.parser
+        shown = str(fact.slot.value)
+        if priced_text and re.search(rf"\$\s?{re.escape(shown)}\b", view.prompt):
+            amount = p.parse_money(text)  # the agent showed it as a price; they name a price
+            if amount is not None:
+                out.append(Claim(fact=fact.name, value=str(amount)))
+                continue
+        kind = fact.slot.parser or ("money" if _numeric(fact.slot.value) else None)
         if kind in _FREE_FORM or kind is None or kind in read_by_slots:
             continue
         if kind == "money" and not _CURRENCY.search(text):
             continue
-        value = _parse(fact.slot, text)
+        value = p.parse_money(text) if kind == "money" else _parse(fact.slot, text)
         if value is not None:
-            out.append(Claim(fact=fact.name, value=value))
+            out.append(Claim(fact=fact.name, value=str(value) if kind == "money" else value))
     return out
+
+
+def _numeric(value: object) -> bool:
+    """A value shown as a number ("4.50", 12): an untyped amount claims like money."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    return isinstance(value, str) and re.fullmatch(r"\d+(?:\.\d+)?", value.strip()) is not None
 
 
 def _plain(keyword: str) -> str:

@@ -297,7 +297,9 @@ class BookFlight(Flow[BookSlots]):
     )
     facts = (
         SharedFact("booking", "summary", "the trip, passengers, bags, insurance and price"),
-        SharedFact("price", "price", "the total price stated to the customer"),
+        SharedFact(
+            "price", "price", "the total price stated to the customer", stated_by=("summary",)
+        ),
         SharedFact("payment", "payment_text", "how the price is paid"),
     )
 

@@ -204,7 +204,12 @@ class ChangeFlight(Flow[ChangeSlots]):
     facts = (
         SharedFact("reservation", "reservation_id", "the reservation being changed"),
         SharedFact("new_itinerary", "itinerary_text", "the flights after the change"),
-        SharedFact("price_difference", "change_cost", "what the customer pays (or gets back)"),
+        SharedFact(
+            "price_difference",
+            "change_cost",
+            "what the customer pays (or gets back)",
+            stated_by=("cost_text",),
+        ),
     )
 
     identify, lookup_user, user_unknown = identification_states(

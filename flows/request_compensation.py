@@ -172,7 +172,9 @@ class RequestCompensation(Flow[CompensationSlots]):
     facts = (
         SharedFact("reservation", "reservation_id", "the reservation complained about"),
         SharedFact("issue", "issue", "whether a flight was cancelled or delayed"),
-        SharedFact("certificate", "comp_amount", "the certificate amount offered"),
+        SharedFact(
+            "certificate", "comp_amount", "the certificate amount offered", stated_by=("comp_text",)
+        ),
     )
 
     identify, lookup_user, user_unknown = identification_states(

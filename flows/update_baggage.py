@@ -204,7 +204,7 @@ class UpdateBaggage(Flow[BaggageSlots]):
     facts = (
         SharedFact("reservation", "reservation_id", "the reservation getting bags"),
         SharedFact("total_bags", "new_total", "the checked bags after the change"),
-        SharedFact("bag_cost", "bag_cost", "what the extra bags cost"),
+        SharedFact("bag_cost", "bag_cost", "what the extra bags cost", stated_by=("cost_text",)),
     )
 
     identify, lookup_user, user_unknown = identification_states("I can help you add checked bags.")

@@ -9,7 +9,7 @@ divergence summary, and the failures (empty: reward 1.0).
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +19,7 @@ from cxflow.divergence import ConversationDivergence, summarize
 from cxflow.flow import Flow
 from cxflow.interpreter import Interpreter
 from cxflow.records import TurnRecord
-from cxflow.session import Session
+from cxflow.session import Session, _run_sync, linked_flows  # pyright: ignore[reportPrivateUsage]
 from cxflow.simulators.scenario import Scenario
 from cxflow.simulators.scripted import ScriptedCustomer
 from cxflow.store import Store
@@ -95,8 +95,12 @@ def simulate(
     max_turns: int = 40,
     meta: Mapping[str, str] | None = None,
 ) -> Conversation:
-    """Play a scenario against a flow and check its expectations (offline by default)."""
-    return asyncio.run(
+    """Play a scenario against a flow and check its expectations (offline by default).
+
+    Offline (a synchronous interpreter and tools) no event loop is made: the conversation is
+    driven directly, as `Session.turn_sync` does.
+    """
+    return _run_sync(
         simulate_async(
             flow,
             scenario,
@@ -106,7 +110,18 @@ def simulate(
             env=env,
             max_turns=max_turns,
             meta=meta,
-        )
+        ),
+        never_suspends=_offline(flow, interpreter),
+    )
+
+
+def _offline(flow: type[Flow[Any]], interpreter: Interpreter | None) -> bool:
+    """True when nothing in the conversation awaits real I/O (see `Session.turn_sync`)."""
+    if interpreter is not None and getattr(interpreter, "synchronous", False) is not True:
+        return False
+    flows = {flow.flow_id: flow, **linked_flows(flow)}
+    return not any(
+        inspect.iscoroutinefunction(t.fn) for f in flows.values() for t in f.spec.tools.values()
     )
 
 

@@ -92,7 +92,8 @@ def plan(
     Args:
         scenarios: Flow id -> its scenarios.
         k: Trials per task.
-        personas: Persona mixes to play every scenario with; None keeps each scenario's own.
+        personas: Persona mixes to play every scenario with, on top of the scenario's own
+            personas (None: each scenario's own only).
         seed: The first trial's seed (trial i uses `seed + i`).
     """
     if k < 1:
@@ -100,10 +101,12 @@ def plan(
     trials: list[Trial] = []
     for flow, items in scenarios.items():
         for scenario in items:
-            mixes = [scenario.personas] if personas is None else list(personas)
+            mixes: list[Mapping[str, float]] = [{}] if personas is None else list(personas)
             for mix in mixes:
-                played = scenario.model_copy(update={"personas": dict(mix)})
-                trials += [Trial(flow, played, _label(mix), i, seed + i) for i in range(k)]
+                # a scenario's own personas stay (an adversarial scenario is adversarial)
+                merged = {**scenario.personas, **mix}
+                played = scenario.model_copy(update={"personas": merged})
+                trials += [Trial(flow, played, _label(merged), i, seed + i) for i in range(k)]
     return trials
 
 

@@ -29,8 +29,8 @@ does, and the divergence it causes (the README's "Personas" table has the same l
   `customer_misbelief` where the truth is known) until the agent restates it.
 - impatient: asks for a human from their third message. None (the agent hands off).
 - off_topic: says something unrelated once. None (the agent asks again).
-- adversarial: demands that a stated number (the price) be $0, "already approved", with a
-  prompt injection; then declines. `disagreement`, never repaired, never written.
+- adversarial: demands that a stated price be $0, "already approved", with a prompt
+  injection; then declines. `disagreement`, never repaired, never written.
 
 "Once" personas (all but terse and piecemeal) act at most once per conversation: a slip the
 customer makes once.
@@ -87,6 +87,14 @@ ONCE = frozenset(
 )
 """Personas that act at most once per conversation."""
 _DIGIT = re.compile(r"[1-9]")
+
+
+def _priced(text: str, value: object) -> bool:
+    """Whether the reply shows this value as a price ("$55.00", "$4.50")."""
+    number = str(value)
+    return (
+        misheard(value) is not None and re.search(rf"\$\s?{re.escape(number)}\b", text) is not None
+    )
 
 
 def misheard(value: object) -> object | None:
@@ -208,9 +216,9 @@ class ScriptedCustomer:
         changed = self._change_of_mind()
         if changed is not None:
             return changed
-        numeric = [f for f, v in stated.items() if misheard(v) is not None]
-        if numeric and self._fires("adversarial"):
-            fact = numeric[-1]
+        prices = [f for f, v in stated.items() if _priced(reply.text, v)]
+        if prices and self._fires("adversarial"):
+            fact = prices[-1]
             self._demanding = fact
             self.beliefs[fact] = "0"
             return (

@@ -61,7 +61,7 @@ def test_trials_in_processes_give_the_same_conversations_as_in_one() -> None:
         k=2,
         personas=parse_personas("cooperative,mishears_number:1"),
     )
-    assert len(trials) == 3 * 2 * 2
+    assert len(trials) == len(library("plan_upgrade").scenarios) * 2 * 2
     alone = run(trials, workers=1)
     pooled = run(trials, workers=2)
     strip = [{k: v for k, v in c.items() if k not in ("session_id", "turns")} for c in alone]
@@ -70,7 +70,7 @@ def test_trials_in_processes_give_the_same_conversations_as_in_one() -> None:
     ]
     result = report(pooled, k=2)
     flow = result["flows"]["plan_upgrade"]
-    assert flow["tasks"] == 6
+    assert flow["tasks"] == len(library("plan_upgrade").scenarios) * 2
     assert set(flow["pass_hat_k"]) == {"1", "2"}
     assert 0 < flow["coverage"]["covered"] <= flow["coverage"]["transitions"]
 

@@ -54,6 +54,7 @@ def load_telecom_db(path: Path | str) -> TelecomDB:
     file = Path(path)
     try:
         raw = file.read_bytes()
+        stat = file.stat()
     except FileNotFoundError:
         raise DataFileError(
             file,
@@ -61,6 +62,22 @@ def load_telecom_db(path: Path | str) -> TelecomDB:
         ) from None
     except OSError as exc:
         raise DataFileError(file, f"cannot read the file ({exc.strerror or exc}).") from exc
+    key = (str(file.resolve()), stat.st_mtime_ns, stat.st_size, hash(raw))
+    cached = _PARSED.get(key)
+    if cached is not None:  # parsing TOML costs far more than validating its JSON again
+        return TelecomDB.model_validate_json(cached)
+    db = _parse(file, raw)
+    if len(_PARSED) >= 8:  # a few files at a time is the common case; keep the cache small
+        _PARSED.clear()
+    _PARSED[key] = db.model_dump_json()
+    return db
+
+
+_PARSED: dict[tuple[str, int, int, int], str] = {}
+"""Files read lately, as validated JSON: each call still returns a fresh, independent database."""
+
+
+def _parse(file: Path, raw: bytes) -> TelecomDB:
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
