@@ -303,3 +303,26 @@ def test_a_malformed_template_is_named_as_such() -> None:
             go = auto(start.to(end))
 
     assert any("say= template is malformed" in p for p in info.value.problems)
+
+
+def test_a_shared_fact_stated_by_an_unknown_slot_is_reported() -> None:
+    from cxflow import SharedFact
+
+    def build() -> None:
+        class Refunds(Flow[OrderSlots]):
+            facts = (SharedFact("order", "order_id", stated_by=("order_text",)),)
+            ask = State(initial=True, fills=("order_id",))
+            done = State(final=True)
+            finish = auto(ask.to(done, cond=has_order))
+
+    problems = "\n".join(_definition_error(build).problems)
+    assert "shared fact 'order' stated_by" in problems and "order_text" in problems
+
+
+def test_a_fact_shown_through_a_text_slot_is_stated_there() -> None:
+    from cxflow.flows.update_baggage import UpdateBaggage
+
+    spec = UpdateBaggage.spec
+    bag_cost = next(f for f in spec.facts if f.name == "bag_cost")
+    assert bag_cost.slot not in spec.states["awaiting_confirmation"].stated_slots
+    assert spec.states["awaiting_confirmation"].states_fact(bag_cost)

@@ -275,3 +275,15 @@ def test_call_tool_dispatches_only_tau2_tools(sample_tools: TelecomTools) -> Non
     )
     refused = call_tool(sample_tools, "change_plan", {})
     assert (refused.output, refused.error) == ("Error: Tool 'change_plan' not found.", True)
+
+
+def test_loading_the_same_crm_twice_gives_equal_independent_databases(tmp_path: Path) -> None:
+    from cxflow.tools.telecom.db import load_telecom_db, sample_db_path
+
+    first, second = load_telecom_db(sample_db_path()), load_telecom_db(sample_db_path())
+    assert first.model_dump() == second.model_dump()
+    first.lines[0].status = "Suspended"  # type: ignore[assignment]
+    assert load_telecom_db(sample_db_path()).model_dump() == second.model_dump()
+    edited = tmp_path / "db.toml"
+    edited.write_text(sample_db_path().read_text().replace("Maya Okafor", "Maya Smith"))
+    assert load_telecom_db(edited).customers[0].full_name == "Maya Smith"  # not the cached one
