@@ -32,6 +32,7 @@ from cxflow.errors import CxflowError, SessionNotFoundError, UnknownFlowError, U
 
 if TYPE_CHECKING:
     from cxflow.flow import Flow
+    from cxflow.interpreter import Interpreter
     from cxflow.session import Session
     from cxflow.sql_store import SqlStore
 
@@ -121,6 +122,13 @@ def _parser() -> argparse.ArgumentParser:
         help="run on tau2-bench's real databases from DIR, laid out like tau2-bench's "
         "data/tau2/domains (default: the bundled sample data)",
     )
+    chat.add_argument(
+        "--interpreter",
+        default="rules",
+        metavar="SPEC",
+        help="rules (default, offline), anthropic:MODEL, openai:MODEL[@BASE_URL], a fallback "
+        "chain A>B, or per-state routes STATE=SPEC,...,*=SPEC",
+    )
     chat.set_defaults(command=_chat)
 
     replay = sub.add_parser(
@@ -165,6 +173,20 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--prices", metavar="FILE", help="price table JSON, USD per million tokens per model"
     )
+    simulate.add_argument(
+        "--interpreter",
+        action="append",
+        metavar="SPEC",
+        help="the agent's interpreter (default: rules); give several to compare routing "
+        "configurations side by side on the same scenarios",
+    )
+    simulate.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        metavar="N",
+        help="conversations at once for model-backed interpreters (8)",
+    )
     simulate.add_argument("--quiet", action="store_true", help="no progress bar")
     simulate.set_defaults(command=_simulation("simulate_command"))
 
@@ -192,6 +214,12 @@ def _parser() -> argparse.ArgumentParser:
         "--task", action="append", metavar="ID", help="run only this task (repeatable)"
     )
     tau2.add_argument("--json", metavar="FILE", help="write the results JSON to FILE")
+    tau2.add_argument(
+        "--interpreter",
+        default="rules",
+        metavar="SPEC",
+        help="the agent's interpreter (default: rules, offline); see `cxflow chat --help`",
+    )
     tau2.add_argument("--quiet", action="store_true", help="no progress bar")
     tau2.set_defaults(command=_simulation("tau2_command"))
     return parser
@@ -260,13 +288,14 @@ def _chat(args: argparse.Namespace) -> int:
     if args.session is not None:
         _require_db(db)
     env = _env(flow, args.tau2_data)
+    interpreter = _interpreter(args.interpreter)
     store = _open_store(db)
     session: Session | None = None
     try:
         session = (
-            _resume(flow, args.session, store, env)
+            _resume(flow, args.session, store, env, interpreter)
             if args.session is not None
-            else _start(flow, store, env, args.tau2_data)
+            else _start(flow, store, env, args.tau2_data, interpreter)
         )
         if not session.done:
             _converse(session, interactive=sys.stdin.isatty())
@@ -298,21 +327,48 @@ def _env(flow: type[Flow[Any]], tau2_data: str | None) -> object:
     return flow.make_env(tau2_data=folder)
 
 
-def _start(flow: type[Flow[Any]], store: SqlStore, env: object, tau2_data: str | None) -> Session:
+def _interpreter(spec: str) -> Interpreter:
+    from cxflow.llm.spec import interpreter_from_spec
+
+    return interpreter_from_spec(spec)
+
+
+def _start(
+    flow: type[Flow[Any]],
+    store: SqlStore,
+    env: object,
+    tau2_data: str | None,
+    interpreter: Interpreter,
+) -> Session:
     from cxflow.registry import reference_flows
     from cxflow.session import Session
 
     meta = {"tau2_data": str(Path(tau2_data).resolve())} if tau2_data else {}
-    session = Session.start(flow, store=store, flows=reference_flows(), env=env, meta=meta)
+    session = Session.start(
+        flow,
+        store=store,
+        flows=reference_flows(),
+        env=env,
+        meta=meta,
+        interpreter=interpreter,
+    )
     print(f"agent> {session.reply}", flush=True)
     return session
 
 
-def _resume(flow: type[Flow[Any]], session_id: str, store: SqlStore, env: object) -> Session:
+def _resume(
+    flow: type[Flow[Any]],
+    session_id: str,
+    store: SqlStore,
+    env: object,
+    interpreter: Interpreter,
+) -> Session:
     from cxflow.registry import reference_flows
     from cxflow.session import ConversationEndedError, Session
 
-    session = Session.load(session_id, flows=reference_flows(), store=store, env=env)
+    session = Session.load(
+        session_id, flows=reference_flows(), store=store, env=env, interpreter=interpreter
+    )
     root = session.snapshot.root_flow
     if root != flow.flow_id:
         raise _UsageError(

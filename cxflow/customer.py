@@ -9,7 +9,8 @@ detector can compare them with the agent's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import inspect
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -38,8 +39,9 @@ class CustomerTurn:
 class CustomerSimulator(Protocol):
     """A simulated customer with its own state."""
 
-    def respond(self, reply: Reply) -> CustomerTurn:
-        """Read the agent's reply, act on the customer's own state, and answer."""
+    def respond(self, reply: Reply) -> CustomerTurn | Awaitable[CustomerTurn]:
+        """Read the agent's reply, act on the customer's own state, and answer (a model-driven
+        customer returns an awaitable)."""
         ...
 
     def view(self) -> Mapping[str, Any]:
@@ -61,7 +63,8 @@ async def converse(
     for _ in range(max_turns):
         if session.done:
             break
-        answer = customer.respond(reply)
+        answered = customer.respond(reply)
+        answer = await answered if inspect.isawaitable(answered) else answered
         if answer.done:
             break
         turn = await session.turn(

@@ -468,6 +468,9 @@ class Flow(StateMachine, Generic[SlotsT], metaclass=FlowMeta):
     """Flows the customer may start from any state of this one; it resumes when they end."""
     repair_divergence: ClassVar[bool] = True
     """Refuse a confirmation while the customer disagrees with a fact it confirms; restate."""
+    first_token_budget_ms: ClassVar[float | None] = None
+    """A latency budget for the model's first token on a turn (voice channels: e.g. 800);
+    simulation reports list the turns over it."""
     spec: ClassVar[Any]
 
     @classmethod

@@ -109,6 +109,9 @@ class Interpretation:
     error: str | None = None
     """Set when the output could not be parsed; `commands` is then empty."""
     usage: Usage = field(default_factory=Usage)
+    unavailable: bool = False
+    """The interpreter could not answer at all (the API kept failing after its retries): a
+    `FallbackInterpreter` then asks the next one. A model's bad answer is not this."""
 
 
 @runtime_checkable

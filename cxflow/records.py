@@ -138,6 +138,12 @@ class Usage(BaseModel):
     output_tokens: int = 0
     thinking_tokens: int = 0
     cost_usd: float = 0.0
+    first_token_ms: float = 0.0
+    """Time to the first token of the turn's first model call (0: no call, or not streamed)."""
+    model_ms: float = 0.0
+    """Time spent waiting for models in the turn, retries included."""
+    model: str = ""
+    """The model that answered (the last one, when a fallback took over)."""
 
     def plus(self, other: Usage) -> Usage:
         """The usage of both (two interpreter attempts in one turn)."""
@@ -148,6 +154,9 @@ class Usage(BaseModel):
             output_tokens=self.output_tokens + other.output_tokens,
             thinking_tokens=self.thinking_tokens + other.thinking_tokens,
             cost_usd=self.cost_usd + other.cost_usd,
+            first_token_ms=self.first_token_ms or other.first_token_ms,
+            model_ms=self.model_ms + other.model_ms,
+            model=other.model or self.model,
         )
 
 

@@ -45,14 +45,19 @@ def _load_prices(path: str | None) -> dict[str, dict[str, float]] | None:
 
 def simulate_command(args: argparse.Namespace) -> int:
     """Run `cxflow simulate`: k trials per scenario and persona mix, stored, summarized."""
+    import asyncio
+
+    from cxflow.llm.spec import interpreter_from_spec
     from cxflow.registry import flow_ids, get_flow
     from cxflow.simulators.runner import (
+        compare,
         default_workers,
         parse_personas,
         plan,
         progress_bar,
         report,
         run,
+        run_async,
     )
     from cxflow.simulators.scenario import Scenario, library, load_scenarios
     from cxflow.sql_store import SqlStore
@@ -79,25 +84,45 @@ def simulate_command(args: argparse.Namespace) -> int:
     prices = _load_prices(args.prices)
     trials = plan(scenarios, k=args.k, personas=personas, seed=args.seed)
     workers = args.workers or default_workers()
+    specs: list[str] = args.interpreter or ["rules"]
+    for spec in specs:
+        interpreter_from_spec(spec)  # a bad spec, a missing SDK or API key: fail before any run
     store = SqlStore(args.db)  # fail early on a bad database, before any trial runs
     store.close()
-    settings: dict[str, Any] = {
-        "personas": args.personas.split(",") if args.personas else "scenario",
-        "seed": args.seed,
-        "scenarios": args.scenarios or "library",
-        "db": args.db,
-    }
     import uuid
 
     run_id = uuid.uuid4().hex[:12]
-    conversations = run(
-        trials,
-        workers=workers,
-        db=args.db,
-        run_id=run_id,
-        progress=None if args.quiet else progress_bar(),
-    )
-    result = report(conversations, k=args.k, run_id=run_id, settings=settings)
+    results: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        settings: dict[str, Any] = {
+            "personas": args.personas.split(",") if args.personas else "scenario",
+            "seed": args.seed,
+            "scenarios": args.scenarios or "library",
+            "db": args.db,
+            "interpreter": spec,
+        }
+        progress = None if args.quiet else progress_bar()
+        if spec == "rules":  # offline and CPU-bound: processes
+            conversations = run(
+                trials, workers=workers, db=args.db, run_id=run_id, progress=progress
+            )
+        else:  # waits on a model: one event loop, a bounded number of conversations at once
+            conversations = asyncio.run(
+                run_async(
+                    trials,
+                    concurrency=args.concurrency,
+                    interpreter=lambda spec=spec: interpreter_from_spec(spec),
+                    db=args.db,
+                    run_id=run_id,
+                    progress=progress,
+                )
+            )
+        results[spec] = report(conversations, k=args.k, run_id=run_id, settings=settings)
+    result = results[specs[0]]
+    if len(specs) > 1:
+        result["comparison"] = [
+            compare(spec, r, sessions_per_day=args.sessions_per_day) for spec, r in results.items()
+        ]
     store = SqlStore(args.db)
     try:
         title = f"simulate {args.flow} k={args.k}"
@@ -145,6 +170,8 @@ def _print_simulation(result: dict[str, Any], args: argparse.Namespace) -> None:
             f"{100 * data['coverage']['share']:.0f}%",
         )
     console.print(table)
+    if "comparison" in result:
+        _print_comparison(console, result["comparison"], k)
     failed = [
         (flow, c)
         for flow, d in result["flows"].items()
@@ -178,6 +205,35 @@ def _print_simulation(result: dict[str, Any], args: argparse.Namespace) -> None:
     console.print("; ".join(where))
 
 
+def _print_comparison(console: Any, rows: list[dict[str, Any]], k: int) -> None:
+    from rich.table import Table
+
+    table = Table(title="interpreter configurations on the same scenarios")
+    for column in (
+        "interpreter",
+        "pass^1",
+        f"pass^{k}",
+        "p50 ms",
+        "p99 ms",
+        "tokens/turn",
+        "$/conversation",
+        "$/month",
+    ):
+        table.add_column(column, justify="right" if column != "interpreter" else "left")
+    for row in rows:
+        table.add_row(
+            row["interpreter"],
+            f"{100 * row['pass_hat_k'].get('1', 0.0):.1f}%",
+            f"{100 * row['pass_hat_k'].get(str(k), 0.0):.1f}%",
+            f"{row['latency_ms']['all']['p50']:.1f}",
+            f"{row['latency_ms']['all']['p99']:.1f}",
+            f"{row['tokens_per_turn']:.0f}",
+            f"{row['cost_per_conversation_usd']:.5f}",
+            f"{row['monthly_cost_usd']:.2f}",
+        )
+    console.print(table)
+
+
 def _console() -> Any:
     """A rich console: the terminal's width, or 120 columns when the output is a file or pipe."""
     from rich.console import Console
@@ -198,6 +254,9 @@ def tau2_command(args: argparse.Namespace) -> int:
         )
     if args.k < 1:
         raise UsageError("-k must be at least 1")
+    from cxflow.llm.spec import interpreter_from_spec
+
+    interpreter_from_spec(args.interpreter)  # a bad spec or a missing key: fail before any run
     result = run_domain(
         args.domain,
         data,
@@ -206,6 +265,7 @@ def tau2_command(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers or default_workers(),
         task_ids=args.task or None,
+        interpreter=args.interpreter,
         progress=None if args.quiet else progress_bar(),
     )
     if args.json:

@@ -190,6 +190,8 @@ async def run_async(
     *,
     concurrency: int = 8,
     interpreter: Callable[[], Any] | None = None,
+    db: str | None = None,
+    run_id: str = "",
     progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Play every trial in this process's event loop, at most `concurrency` at a time.
@@ -204,6 +206,11 @@ async def run_async(
 
     gate = asyncio.Semaphore(max(1, concurrency))
     done = 0
+    store = None
+    if db is not None:
+        from cxflow.sql_store import SqlStore
+
+        store = SqlStore(db)
 
     async def one(trial: Trial) -> dict[str, Any]:
         nonlocal done
@@ -213,14 +220,19 @@ async def run_async(
                 trial.scenario,
                 seed=trial.seed,
                 interpreter=interpreter() if interpreter is not None else None,
-                meta={"persona": trial.persona, "trial": str(trial.trial)},
+                store=store,
+                meta={"run_id": run_id, "persona": trial.persona, "trial": str(trial.trial)},
             )
         done += 1
         if progress is not None:
             progress(done, len(trials))
         return {"flow": trial.flow, **_conversation(trial, played)}
 
-    return list(await asyncio.gather(*(one(t) for t in trials)))
+    try:
+        return list(await asyncio.gather(*(one(t) for t in trials)))
+    finally:
+        if store is not None:
+            store.close()
 
 
 def report(
@@ -241,11 +253,24 @@ def report(
         tasks: dict[tuple[str, str], list[float]] = {}
         for c in items:
             tasks.setdefault((c["scenario"], c["persona"]), []).append(c["reward"])
+        budget = get_flow(flow).first_token_budget_ms
         flows[flow] = {
             "pass_hat_k": pass_hat_k(tasks.values(), k),
             "tasks": len(tasks),
             "conversations": items,
             "coverage": coverage(get_flow(flow), items),
+            "first_token_budget_ms": budget,
+            "budget_breaches": [
+                {
+                    "scenario": c["scenario"],
+                    "trial": c["trial"],
+                    "turn": t["turn"],
+                    "first_token_ms": t["first_token_ms"],
+                }
+                for c in items
+                for t in c["turns"]
+                if budget is not None and t["first_token_ms"] > budget
+            ],
         }
     return {
         "run_id": run_id or uuid.uuid4().hex[:12],
@@ -253,6 +278,47 @@ def report(
         "k": k,
         **dict(settings or {}),
         "flows": flows,
+    }
+
+
+def compare(
+    interpreter: str, result: Mapping[str, Any], *, sessions_per_day: int = 10_000
+) -> dict[str, Any]:
+    """One row of a side-by-side comparison of interpreter configurations on the same
+    scenarios: pass^k over every flow, latency p50/p99 per turn kind, tokens and cost."""
+    from cxflow.simulators.results import TURN_KINDS, percentile
+
+    conversations = [c for f in result["flows"].values() for c in f["conversations"]]
+    turns = [t for c in conversations for t in c["turns"]]
+    tasks: dict[tuple[str, str, str], list[float]] = {}
+    for flow, data in result["flows"].items():
+        for c in data["conversations"]:
+            tasks.setdefault((flow, c["scenario"], c["persona"]), []).append(c["reward"])
+    latency: dict[str, dict[str, float]] = {}
+    for kind in ("all", *TURN_KINDS):
+        values = [t["latency_ms"] for t in turns if kind == "all" or t["kind"] == kind]
+        latency[kind] = {
+            "p50": round(percentile(values, 50), 3),
+            "p99": round(percentile(values, 99), 3),
+            "turns": len(values),
+        }
+    cost = sum(t["cost_usd"] for t in turns)
+    per_conversation = cost / len(conversations) if conversations else 0.0
+    return {
+        "interpreter": interpreter,
+        "pass_hat_k": pass_hat_k(tasks.values(), result["k"]) if tasks else {},
+        "latency_ms": latency,
+        "tokens_per_turn": (
+            sum(t["input_tokens"] + t["output_tokens"] for t in turns) / len(turns)
+            if turns
+            else 0.0
+        ),
+        "model_calls_per_turn": (
+            sum(t["model_calls"] for t in turns) / len(turns) if turns else 0.0
+        ),
+        "cost_per_conversation_usd": round(per_conversation, 8),
+        "monthly_cost_usd": round(per_conversation * sessions_per_day * 30, 2),
+        "sessions_per_day": sessions_per_day,
     }
 
 

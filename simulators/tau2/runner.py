@@ -41,11 +41,19 @@ def derive(domain: str, task: Mapping[str, Any], data_dir: Path) -> Derived | Un
 
 
 def score_trial(
-    domain: str, task: Mapping[str, Any], derived: Derived, data_dir: Path, seed: int
+    domain: str,
+    task: Mapping[str, Any],
+    derived: Derived,
+    data_dir: Path,
+    seed: int,
+    interpreter: str = "rules",
 ) -> dict[str, Any]:
     """Play one trial of a task and score it: `{"reward", "reason", "first_divergent_turn",
     "session_id"}` (reason: why the reward is 0, "" when it is 1)."""
+    from cxflow.llm.spec import interpreter_from_spec
+
     flow = get_flow(derived.flow)
+    agent = interpreter_from_spec(interpreter)
     criteria = task.get("evaluation_criteria") or {}
     basis = set(criteria.get("reward_basis") or ["DB"])
     problems: list[str] = []
@@ -53,11 +61,11 @@ def score_trial(
         from cxflow.tools.telecom import TelecomTools
 
         crm = TelecomTools(_telecom_data(data_dir).crm.model_copy(deep=True))
-        run = simulate(flow, derived.scenario, seed=seed, env=crm, max_turns=60)
+        run = simulate(flow, derived.scenario, seed=seed, env=crm, max_turns=60, interpreter=agent)
         problems += _telecom_problems(run, criteria, basis)
     else:
         env = fresh_env(domain, data_dir)
-        run = simulate(flow, derived.scenario, seed=seed, env=env, max_turns=60)
+        run = simulate(flow, derived.scenario, seed=seed, env=env, max_turns=60, interpreter=agent)
         if "DB" in basis and env_hash(env) != gold_hash(domain, task, data_dir):
             problems.append("the database differs from the gold end state")
     if "COMMUNICATE" in basis:
@@ -108,7 +116,12 @@ def _telecom_problems(run: Conversation, criteria: Mapping[str, Any], basis: set
 
 
 def _task_trials(
-    domain: str, task: Mapping[str, Any], data_dir: Path, k: int, seed: int
+    domain: str,
+    task: Mapping[str, Any],
+    data_dir: Path,
+    k: int,
+    seed: int,
+    interpreter: str = "rules",
 ) -> dict[str, Any]:
     """Every trial of one task (in one process: the gold end state is computed once)."""
     task_id = str(task["id"])
@@ -122,7 +135,9 @@ def _task_trials(
                 "reason": derived.reason,
                 "first_divergent_turn": None,
             }
-        trials = [score_trial(domain, task, derived, data_dir, seed + i) for i in range(k)]
+        trials = [
+            score_trial(domain, task, derived, data_dir, seed + i, interpreter) for i in range(k)
+        ]
     except Exception as exc:  # a broken task or a bug: reported, never silently dropped
         return {
             "task_id": task_id,
@@ -151,6 +166,7 @@ def run_domain(
     seed: int = 0,
     workers: int = 1,
     task_ids: Sequence[str] | None = None,
+    interpreter: str = "rules",
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run every task of a split k times and return the run's JSON (see the module doc)."""
@@ -164,13 +180,13 @@ def run_domain(
     results: list[dict[str, Any] | None] = [None] * len(tasks)
     if workers <= 1:
         for index, task in enumerate(tasks):
-            results[index] = _task_trials(domain, task, data_dir, k, seed)
+            results[index] = _task_trials(domain, task, data_dir, k, seed, interpreter)
             if progress is not None:
                 progress(index + 1, len(tasks))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = {
-                pool.submit(_task_trials, domain, task, data_dir, k, seed): index
+                pool.submit(_task_trials, domain, task, data_dir, k, seed, interpreter): index
                 for index, task in enumerate(tasks)
             }
             for done, future in enumerate(as_completed(futures), start=1):
@@ -187,6 +203,7 @@ def run_domain(
         "domain": domain,
         "split": split,
         "k": k,
+        "interpreter": interpreter,
         "tasks": len(final),
         "supported": sum(1 for r in final if r["status"] != "unsupported"),
         "pass_hat_k": pass_hat_k([r["rewards"] for r in final], k) if final else {},
