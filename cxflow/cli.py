@@ -137,6 +137,11 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("session_id", nargs="?", metavar="SESSION_ID", help="session to replay")
     replay.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=db_help)
     replay.add_argument("--list", action="store_true", help="list the stored sessions instead")
+    replay.add_argument(
+        "--to-test",
+        metavar="FILE",
+        help="write a pytest file that replays this conversation and fails on any difference",
+    )
     replay.set_defaults(command=_replay)
 
     simulate = sub.add_parser(
@@ -429,6 +434,8 @@ def _replay(args: argparse.Namespace) -> int:
     try:
         if session_id is None:
             return _list_sessions(store, db)
+        if args.to_test:
+            return _write_regression_test(store, session_id, args.to_test, db)
         return _replay_session(store, session_id)
     finally:
         store.close()
@@ -483,6 +490,32 @@ def _replay_session(store: SqlStore, session_id: str) -> int:
         if turn.record.state_after != record.state_after:
             return _differs(record.turn, "state after", record.state_after, turn.record.state_after)
     print(f"identical: {len(records)} turns, {model_calls} model calls")
+    return EXIT_OK
+
+
+def _write_regression_test(store: SqlStore, session_id: str, path: str, db: str) -> int:
+    import json
+    from datetime import UTC, datetime
+
+    stored = store.load_session(session_id)
+    records = [r.model_dump(mode="json") for r in store.turns(session_id)]
+    name = "".join(ch if ch.isalnum() else "_" for ch in session_id)[:40]
+    tau2_data = stored.meta.get("tau2_data")
+    body = (
+        f'"""Regression test: session {session_id} ({stored.root_flow}, {len(records)} turns),\n'
+        f"written by `cxflow replay {session_id} --to-test` from {db} on "
+        f"{datetime.now(UTC):%Y-%m-%d}. It replays the recorded commands with zero model calls\n"
+        'and fails on the first reply or state that differs."""\n\n'
+        "import json\n\nfrom cxflow.testing import assert_replays\n\n"
+        f"RECORDS = json.loads({json.dumps(json.dumps(records))})\n\n\n"
+        f"def test_session_{name}_replays_identically() -> None:\n"
+        f"    assert_replays(RECORDS, flow={stored.root_flow!r}, tau2_data={tau2_data!r})\n"
+    )
+    try:
+        Path(path).write_text(body, encoding="utf-8")
+    except OSError as exc:
+        raise _UsageError(f"cannot write {path}: {exc.strerror}") from exc
+    print(f"wrote {path}: run it with `pytest {shlex.quote(path)}`")
     return EXIT_OK
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from cxflow.errors import UsageError
 from cxflow.flow import Flow
 
-__all__ = ["Reliability", "ReliabilityError", "assert_reliable"]
+__all__ = ["Reliability", "ReliabilityError", "assert_reliable", "assert_replays"]
 
 
 class ReliabilityError(AssertionError):
@@ -141,6 +141,53 @@ def assert_reliable(
     if problems:
         raise ReliabilityError(_message(flow.flow_id, problems, tasks))
     return measured
+
+
+def assert_replays(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    flow: str,
+    tau2_data: str | Path | None = None,
+) -> None:
+    """Replay a stored conversation with zero model calls and fail on the first difference.
+
+    What `cxflow replay SESSION_ID --to-test FILE` writes a test around: the stored turn
+    records (JSON), the flow, and the tau2 data it ran on, if any.
+
+    Raises:
+        ReliabilityError: A reply or a state differs from the recording (turn, stored, replayed).
+    """
+    from cxflow.interpreter import ReplayInterpreter
+    from cxflow.records import TurnRecord
+    from cxflow.registry import reference_flows
+    from cxflow.session import Session
+    from cxflow.store import MemoryStore
+
+    stored = [TurnRecord.model_validate(r) for r in records]
+    flows = reference_flows()
+    root = flows[flow]
+    env = root.make_env() if tau2_data is None else root.make_env(tau2_data=Path(tau2_data))
+    session = Session.start(
+        root, interpreter=ReplayInterpreter(stored), store=MemoryStore(), env=env, flows=flows
+    )
+    for record in stored:
+        if session.done:
+            raise ReliabilityError(
+                f"turn {record.turn}: the replay had already ended ({session.outcome}); the "
+                f"recording went on from state {record.state_before!r}"
+            )
+        turn = session.turn_sync(record.customer_text)
+        for what, was, now in (
+            ("reply", record.reply.text, turn.reply),
+            ("state", record.state_after, turn.state),
+        ):
+            if was != now:
+                raise ReliabilityError(
+                    f"turn {record.turn} ({record.customer_text!r}): the {what} differs\n"
+                    f"  recorded: {was!r}\n  replayed: {now!r}"
+                )
+        if turn.record.usage.model_calls:
+            raise ReliabilityError(f"turn {record.turn}: the replay called a model")
 
 
 def _message(

@@ -59,3 +59,30 @@ def test_the_reference_library_is_the_default_and_bad_arguments_are_usage_errors
         assert_reliable("refuel_data", _file(tmp_path))
     with pytest.raises(UsageError, match="unknown persona"):
         assert_reliable(PlanUpgrade, _file(tmp_path), personas="grumpy")
+
+
+def test_a_stored_conversation_becomes_a_regression_test_in_one_command(tmp_path: Path) -> None:
+    import runpy
+
+    from cxflow import Session
+    from cxflow.cli import main
+    from cxflow.sql_store import SqlStore
+
+    db = tmp_path / "s.db"
+    store = SqlStore(db)
+    session = Session.start(PlanUpgrade, store=store)
+    for text in ("555-014-3301", "555-014-3301", "Everyday 20", "yes"):
+        session.turn_sync(text)
+    store.close()
+    test_file = tmp_path / "test_regression.py"
+    assert main(["replay", session.id, "--db", str(db), "--to-test", str(test_file)]) == 0
+    module = runpy.run_path(str(test_file))
+    (test,) = [f for name, f in module.items() if name.startswith("test_")]
+    test()  # the recording replays identically
+
+    records = module["RECORDS"]
+    records[-1]["reply"]["text"] = "Done: line 555-014-3301 is now on Premium."
+    with pytest.raises(ReliabilityError, match=r"turn 4 \('yes'\): the reply differs"):
+        from cxflow.testing import assert_replays
+
+        assert_replays(records, flow="plan_upgrade")
