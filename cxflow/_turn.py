@@ -41,6 +41,7 @@ from cxflow.interpreter import (
     interpretation_from_raw,
 )
 from cxflow.machine import FlowSpec, Refusal, guard_message, guard_name
+from cxflow.phrasing import unsupported_figures
 from cxflow.records import (
     Claimed,
     Confirmation,
@@ -86,8 +87,10 @@ class TurnRun:
         env: object,
         customer_view: Mapping[str, Any] | None = None,
         truth: Mapping[str, Any] | None = None,
+        phraser: Any = None,
     ) -> None:
         self.snap = snapshot
+        self.phraser = phraser
         self.observed_customer = customer_view
         self.observed_truth = truth
         self.pending = pending
@@ -199,7 +202,7 @@ class TurnRun:
                 break  # a deterministic offline interpreter would give the same garbage again
             feedback = tuple(r.reason for r in new_rejections)
         self._ladder(state_before)
-        reply = self._reply()
+        reply = await self._phrase(self._reply())
         agent_view = _dump(self.slots)
         customer_view, truth, divergences = self._divergences(agent_view)
         record = TurnRecord(
@@ -740,6 +743,32 @@ class TurnRun:
         else:
             self.notes.insert(0, "Sorry, I didn't get that.")
 
+    async def _phrase(self, reply: Reply) -> Reply:
+        """Reword the reply with the session's phraser, if any, when its wording holds only the
+        template's figures; otherwise keep the template and say why on the reply."""
+        if self.phraser is None or not reply.text or reply.text == HANDOFF_TEXT:
+            return reply
+        started = time.perf_counter()
+        try:
+            text, usage = await self.phraser.phrase(reply.text)
+        except Exception as exc:  # a failing phraser must not fail the turn: send the template
+            return reply.model_copy(
+                update={"phrasing_rejected": f"phraser failed: {type(exc).__name__}: {exc}"}
+            )
+        self.usage = self.usage.plus(
+            usage.model_copy(update={"model_ms": usage.model_ms or _ms(started)})
+        )
+        extra = unsupported_figures(reply.text, text)
+        if not text.strip():
+            return reply.model_copy(update={"phrasing_rejected": "the phraser returned nothing"})
+        if extra:
+            return reply.model_copy(
+                update={
+                    "phrasing_rejected": "figures not in the template: " + ", ".join(extra[:10])
+                }
+            )
+        return reply.model_copy(update={"text": text, "template": reply.text})
+
     def _reply(self) -> Reply:
         state = self.spec.states[self.state]
         prefix = list(self.notes)
@@ -763,6 +792,10 @@ class _NoInterpreter:
 def _is_offline(run: TurnRun) -> bool:
     """Offline interpreters (rules, scripts, replays) declare `synchronous = True`."""
     return getattr(run.interpreter, "synchronous", False) is True
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
 
 
 def _short(raw: object) -> str:

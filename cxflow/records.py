@@ -88,6 +88,10 @@ class Reply(BaseModel):
     """The tool arguments of each action in `asks_actions`, in the same order."""
     starts: list[str] = Field(default_factory=list[str])
     """Flows the customer may ask for here (a front desk's requests)."""
+    template: str | None = None
+    """The template's text, when a phraser reworded it into `text`."""
+    phrasing_rejected: str | None = None
+    """Why the phraser's wording was not used (the template's text was sent instead)."""
     stated_facts: dict[str, Any] = Field(default_factory=dict[str, Any])
 
 

@@ -36,6 +36,7 @@ from cxflow.store import MemoryStore, Store
 
 if TYPE_CHECKING:
     from cxflow.flow import Flow
+    from cxflow.phrasing import Phraser
 
 __all__ = ["ConversationEndedError", "Session", "Turn", "TurnListener"]
 
@@ -128,6 +129,8 @@ class Session:
         self.store = store
         self.interpreter = interpreter
         self.env = env
+        self.phraser: Phraser | None = None
+        """Rewords each reply when set, held to the template's figures (`cxflow.phrasing`)."""
         self.listeners: list[TurnListener] = []
         self._pending = pending
         self._sync_tools = not any(
@@ -331,6 +334,8 @@ class Session:
 
     def _never_suspends(self) -> bool:
         """True when the interpreter and every tool are synchronous (no event loop needed)."""
+        if self.phraser is not None and getattr(self.phraser, "synchronous", False) is not True:
+            return False
         return getattr(self.interpreter, "synchronous", False) is True and not any(
             inspect.iscoroutinefunction(t.fn)
             for f in self.flows.values()
@@ -354,6 +359,7 @@ class Session:
             env=self.env,
             customer_view=customer_view,
             truth=truth,
+            phraser=self.phraser,
         )
         snapshot, record = await run.execute()
         # stamp the timings before the write, so the stored record has them too
