@@ -122,6 +122,8 @@ def render_html(
         _divergences(flows),
         _coverage(flows),
         _latency(flows),
+        _budgets(flows),
+        _comparison(report.get("comparison") or [], int(report.get("k") or 0)),
         _cost(flows, sessions_per_day, price_table, report.get("model")),
         _drift(flows),
         _conversations(flows),
@@ -187,6 +189,71 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: set[int]
 
 def _section(anchor: str, title: str, body: str) -> str:
     return f'<section id="{anchor}">\n<h2>{_e(title)}</h2>\n{body}\n</section>'
+
+
+def _budgets(flows: Mapping[str, Mapping[str, Any]]) -> str:
+    """Turns over a flow's first-token budget (voice channels), or nothing when none is set."""
+    budgeted = {f: d for f, d in flows.items() if d.get("first_token_budget_ms") is not None}
+    if not budgeted:
+        return ""
+    rows = [
+        (
+            _e(flow),
+            _ms(float(data["first_token_budget_ms"])),
+            _e(b["scenario"]),
+            _e(b["trial"]),
+            _e(b["turn"]),
+            _ms(float(b["first_token_ms"])),
+        )
+        for flow, data in budgeted.items()
+        for b in data.get("budget_breaches") or []
+    ]
+    if not rows:
+        body = '<p class="muted">Every turn met its flow\'s first-token budget.</p>'
+    else:
+        body = _table(
+            ["flow", "budget", "scenario", "trial", "turn", "first token"], rows[:200], {1, 5}
+        )
+    return _section("budgets", "First-token budgets", body)
+
+
+def _comparison(rows: Sequence[Mapping[str, Any]], k: int) -> str:
+    """Interpreter configurations side by side on the same scenarios."""
+    if not rows:
+        return ""
+    table = _table(
+        [
+            "interpreter",
+            "pass^1",
+            f"pass^{k}",
+            "p50 (all)",
+            "p99 (all)",
+            "p50 policy",
+            "p99 policy",
+            "tokens/turn",
+            "model calls/turn",
+            "$/conversation",
+            "$/month",
+        ],
+        [
+            (
+                _e(r["interpreter"]),
+                _pct(float(r["pass_hat_k"].get("1", 0.0))),
+                _pct(float(r["pass_hat_k"].get(str(k), 0.0))),
+                _ms(float(r["latency_ms"]["all"]["p50"])),
+                _ms(float(r["latency_ms"]["all"]["p99"])),
+                _ms(float(r["latency_ms"]["policy"]["p50"])),
+                _ms(float(r["latency_ms"]["policy"]["p99"])),
+                _num(float(r["tokens_per_turn"])),
+                f"{float(r['model_calls_per_turn']):.2f}",
+                _usd(float(r["cost_per_conversation_usd"])),
+                _usd(float(r["monthly_cost_usd"])),
+            )
+            for r in rows
+        ],
+        set(range(1, 11)),
+    )
+    return _section("comparison", "Interpreter configurations side by side", table)
 
 
 def _conversations_of(flows: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, dict[str, Any]]]:

@@ -372,3 +372,25 @@ def test_charts_render_in_a_headless_browser(tmp_path: Path) -> None:
     blue = sum(1 for i in range(0, len(pixels), bpp) if pixels[i : i + 3] == b"\x00\x72\xb2")
     assert blue > 200, "no pass^k line in the screenshot"
     assert ink > len(pixels) // (bpp * 7) // 50, "the screenshot is almost blank"
+
+
+def test_interpreter_configurations_and_budget_breaches_have_their_sections(
+    tmp_path: Path,
+) -> None:
+    from cxflow.cli import main
+
+    out = tmp_path / "c.json"
+    argv = ["simulate", "refuel_data", "-k", "1", "--interpreter", "rules"]
+    argv += ["--interpreter", "rules>rules", "--db", str(tmp_path / "c.db"), "--json", str(out)]
+    assert main([*argv, "--quiet", "--workers", "1"]) == 0
+    report = json.loads(out.read_text())
+    page = render_html(report)
+    assert 'id="comparison"' in page and "rules&gt;rules" in page
+    assert 'id="budgets"' not in page  # no flow sets a first-token budget
+    flow = report["flows"]["refuel_data"]
+    flow["first_token_budget_ms"] = 800.0
+    flow["budget_breaches"] = [
+        {"scenario": "maya_adds_two_gb", "trial": 0, "turn": 2, "first_token_ms": 950.0}
+    ]
+    page = render_html(report)
+    assert 'id="budgets"' in page and "maya_adds_two_gb" in page
