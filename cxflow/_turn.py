@@ -196,6 +196,8 @@ class TurnRun:
             new_rejections = self.rejected[before:]
             if not new_rejections or self.done or attempt == 2:
                 break
+            if interp.unavailable:
+                break  # the API kept failing after its own retries: asking again would too
             if self.state != state_at_attempt:
                 break  # the message moved the flow on: it did not answer the new state's question
             if interp.error is not None and not interp.commands and _is_offline(self):

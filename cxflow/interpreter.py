@@ -128,7 +128,9 @@ class Interpreter(Protocol):
 def interpretation_from_raw(raw: object, usage: Usage | None = None) -> Interpretation:
     """Parse raw interpreter output into an `Interpretation`, turning garbage into an error."""
     if raw is None or raw == [] or raw == "":
-        return Interpretation(commands=[], raw=raw, error="empty output: no commands")
+        return Interpretation(
+            commands=[], raw=raw, error="empty output: no commands", usage=usage or Usage()
+        )
     try:
         commands = parse_commands(raw)
     except ValidationError as exc:
@@ -240,7 +242,7 @@ def turn_schema(view: TurnView) -> dict[str, Any]:
                 "properties": {
                     "type": {"const": "claim"},
                     "fact": {"enum": list(view.facts)},
-                    "value": {},
+                    "value": {"type": ["string", "number", "boolean"]},
                 },
                 "required": ["type", "fact", "value"],
                 "additionalProperties": False,

@@ -5,8 +5,10 @@ A model only fills slots and picks among the transitions enabled in the current 
 prompt holds the state's purpose, the fillable slots (descriptions and types), the enabled
 events (descriptions), the facts already known and the recent turns, never the whole policy;
 its output is constrained by `turn_schema(view)`. The static part of the prompt (`STATIC`) is
-the same for every turn of every flow, so providers cache it (Anthropic `cache_control`; OpenAI
-caches a stable prefix by itself).
+the same for every turn of every flow and comes first, marked for caching (Anthropic
+`cache_control`; OpenAI caches a stable prefix by itself). Providers cache only prefixes above
+a minimum length (about a thousand tokens and more), which this short prompt does not reach:
+it is cheap because it is small, not because it is cached (`bench/prompt_tokens.py`).
 
 Providers: `cxflow.llm.anthropic_interpreter.AnthropicInterpreter` (Messages API, a forced
 tool), `cxflow.llm.openai_interpreter.OpenAIInterpreter` (Responses API structured output, or
@@ -43,6 +45,7 @@ __all__ = [
 T = TypeVar("T")
 
 DEFAULT_PRICES: dict[str, dict[str, float]] = {
+    "claude-sonnet-4-6": {"input": 3.0, "cached_input": 0.3, "output": 15.0},
     "claude-sonnet-4-5": {"input": 3.0, "cached_input": 0.3, "output": 15.0},
     "claude-haiku-4-5": {"input": 1.0, "cached_input": 0.1, "output": 5.0},
     "claude-opus-4-1": {"input": 15.0, "cached_input": 1.5, "output": 75.0},
@@ -50,8 +53,10 @@ DEFAULT_PRICES: dict[str, dict[str, float]] = {
     "gpt-5-mini": {"input": 0.25, "cached_input": 0.025, "output": 2.0},
     "gpt-4.1-mini": {"input": 0.4, "cached_input": 0.1, "output": 1.6},
 }
-"""Public list prices, USD per million tokens (input, cached input, output); a model not
-listed costs 0.0 and reports say so. Pass your own table where prices matter."""
+"""List prices, USD per million tokens (input, cached input, output), as known when written
+(claude-sonnet-4-6 assumed at its predecessor's); a model not listed costs 0.0. Cache writes
+are billed at the input price here (Anthropic bills them at 1.25x). Pass your own table where
+prices matter."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +65,8 @@ class ModelSettings:
 
     Attributes:
         model: The provider's model name.
-        temperature: Sampling temperature (0: as deterministic as the provider allows).
+        temperature: Sampling temperature (0: as deterministic as the provider allows); the
+            current Anthropic API takes none and the Anthropic interpreter does not send it.
         max_tokens: Most output tokens per call.
         timeout_s: Seconds before one call is abandoned (and retried).
         max_retries: Retries after a 429, a 5xx or a timeout, with exponential backoff.
@@ -155,7 +161,23 @@ def build_prompt(view: TurnView, text: str) -> Prompt:
             + ". Answer again within the schema."
         )
     lines.append(f"Customer's message: {text!r}")
-    return Prompt(static=STATIC, turn="\n".join(lines), schema=turn_schema(view))
+    return Prompt(static=STATIC, turn="\n".join(lines), schema=_bare(turn_schema(view)))
+
+
+_NOT_SENT = frozenset({"description", "minLength", "maxLength"})
+"""Schema keys left out of what the model is sent: the turn text describes every slot, event
+and request once (sending descriptions twice was a fifth of the prompt), and lengths are
+checked by the session anyway (OpenAI's strict mode refuses them)."""
+
+
+def _bare(schema: Any) -> Any:
+    """The schema the model is sent (see `_NOT_SENT`)."""
+    if isinstance(schema, dict):
+        items = cast(dict[str, Any], schema).items()
+        return {k: _bare(v) for k, v in items if k not in _NOT_SENT}
+    if isinstance(schema, list):
+        return [_bare(v) for v in cast(list[Any], schema)]
+    return schema
 
 
 def parse_model_output(output: object, usage: Usage) -> Interpretation:
@@ -199,10 +221,8 @@ def cost_usd(
 
 def _by_prefix(model: str) -> Mapping[str, float] | None:
     """Dated model names ("claude-haiku-4-5-20251001") price like their family."""
-    for name, table in DEFAULT_PRICES.items():
-        if model.startswith(name):
-            return table
-    return None
+    matches = [name for name in DEFAULT_PRICES if model.startswith(name)]
+    return DEFAULT_PRICES[max(matches, key=len)] if matches else None  # gpt-5-mini-…, not gpt-5
 
 
 class Retryable(Exception):

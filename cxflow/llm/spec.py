@@ -6,7 +6,7 @@ anthropic:claude-haiku-4-5              Anthropic's Messages API
 openai:gpt-5-mini                       OpenAI's Responses API
 openai:llama3.1@http://127.0.0.1:11434/v1   chat completions on any OpenAI-compatible server
 anthropic:claude-haiku-4-5>rules        a fallback chain: the next one when an API keeps failing
-awaiting_confirmation=anthropic:claude-sonnet-4-5,*=anthropic:claude-haiku-4-5>rules
+awaiting_confirmation=anthropic:claude-sonnet-4-6,*=anthropic:claude-haiku-4-5>rules
                                         per-state routing ("flow.state", "state", "flow.*", "*")
 ```
 """

@@ -188,3 +188,14 @@ def test_simulate_compares_interpreter_configurations_side_by_side(tmp_path: Pat
         assert row["pass_hat_k"]["1"] > 0
         assert set(row["latency_ms"]) == {"all", "tool", "policy", "small_talk"}
         assert row["monthly_cost_usd"] == 0.0  # offline: no tokens
+
+
+def test_the_schema_sent_to_models_is_strict_mode_compatible_in_every_state() -> None:
+    from cxflow.llm.openai_interpreter import strict_schema_ok
+
+    capture = Capture()
+    session = Session.start(PlanUpgrade, interpreter=capture)
+    for text in ("555-014-3301", "555-014-3301", "Everyday 20", "yes"):
+        session.turn_sync(text)
+    for view in capture.views:
+        assert strict_schema_ok(build_prompt(view, "x").schema), view.state
