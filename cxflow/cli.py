@@ -225,6 +225,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="the agent's interpreter (default: rules, offline); see `cxflow chat --help`",
     )
+    tau2.add_argument(
+        "--customer",
+        default="scripted",
+        metavar="SPEC",
+        help="scripted (default: derived from the task, offline), or tau2's model-driven user "
+        "simulator: anthropic:MODEL or openai:MODEL[@BASE_URL]",
+    )
     tau2.add_argument("--quiet", action="store_true", help="no progress bar")
     tau2.set_defaults(command=_simulation("tau2_command"))
     return parser

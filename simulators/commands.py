@@ -257,6 +257,13 @@ def tau2_command(args: argparse.Namespace) -> int:
     from cxflow.llm.spec import interpreter_from_spec
 
     interpreter_from_spec(args.interpreter)  # a bad spec or a missing key: fail before any run
+    if args.customer != "scripted" and args.customer.partition(":")[0] not in (
+        "anthropic",
+        "openai",
+    ):
+        raise UsageError(
+            f"--customer {args.customer!r}: use scripted, anthropic:MODEL or openai:MODEL[@URL]"
+        )
     result = run_domain(
         args.domain,
         data,
@@ -266,6 +273,7 @@ def tau2_command(args: argparse.Namespace) -> int:
         workers=args.workers or default_workers(),
         task_ids=args.task or None,
         interpreter=args.interpreter,
+        customer=args.customer,
         progress=None if args.quiet else progress_bar(),
     )
     if args.json:

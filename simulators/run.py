@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cxflow.customer import converse
+from cxflow.customer import CustomerSimulator, converse
 from cxflow.divergence import ConversationDivergence, summarize
 from cxflow.flow import Flow
 from cxflow.interpreter import Interpreter
@@ -46,7 +46,7 @@ class Conversation:
     seed: int
     session: Session
     records: list[TurnRecord]
-    customer: ScriptedCustomer
+    customer: CustomerSimulator
     divergence: ConversationDivergence
     failures: list[str]
 
@@ -94,6 +94,7 @@ def simulate(
     env: object = None,
     max_turns: int = 40,
     meta: Mapping[str, str] | None = None,
+    customer: CustomerSimulator | None = None,
 ) -> Conversation:
     """Play a scenario against a flow and check its expectations (offline by default).
 
@@ -110,8 +111,9 @@ def simulate(
             env=env,
             max_turns=max_turns,
             meta=meta,
+            customer=customer,
         ),
-        never_suspends=_offline(flow, interpreter),
+        never_suspends=_offline(flow, interpreter) and customer is None,
     )
 
 
@@ -135,14 +137,20 @@ async def simulate_async(
     env: object = None,
     max_turns: int = 40,
     meta: Mapping[str, str] | None = None,
+    customer: CustomerSimulator | None = None,
 ) -> Conversation:
-    """`simulate` inside a running event loop (model-backed interpreters await their calls)."""
+    """`simulate` inside a running event loop (model-backed interpreters await their calls).
+
+    `customer` replaces the scripted customer of the scenario (a model-driven one, say); the
+    scenario's expectations still judge the conversation.
+    """
     env = flow.make_env() if env is None else env
     if isinstance(env, TelecomTools) and type(env) is not TelecomTools:
         # the telecom flows' sample CRM pays a payment request itself because offline nobody
         # holds a phone; here the customer holds one and pays on it
         env = TelecomTools(env.db)
-    customer = customer_for(scenario, env, seed=seed)
+    if customer is None:
+        customer = customer_for(scenario, env, seed=seed)
     session = Session.start(
         flow,
         interpreter=interpreter,

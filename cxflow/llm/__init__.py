@@ -310,8 +310,12 @@ class RoutedInterpreter:
         self.name = "route(" + ", ".join([*parts, f"*={getattr(default, 'name', '?')}"]) + ")"
 
     def pick(self, view: TurnView) -> Interpreter:
-        """The interpreter for this state."""
-        for key in (f"{view.flow}.{view.state}", view.state, f"{view.flow}.*"):
+        """The interpreter for the view's state."""
+        return self.pick_for(view.flow, view.state)
+
+    def pick_for(self, flow: str, state: str) -> Interpreter:
+        """The interpreter for a flow's state: `flow.state`, then `state`, then `flow.*`."""
+        for key in (f"{flow}.{state}", state, f"{flow}.*"):
             if key in self.routes:
                 return self.routes[key]
         return self.default

@@ -47,9 +47,14 @@ def score_trial(
     data_dir: Path,
     seed: int,
     interpreter: str = "rules",
+    customer: str = "scripted",
 ) -> dict[str, Any]:
     """Play one trial of a task and score it: `{"reward", "reason", "first_divergent_turn",
-    "session_id"}` (reason: why the reward is 0, "" when it is 1)."""
+    "session_id"}` (reason: why the reward is 0, "" when it is 1).
+
+    `customer` is "scripted" (derived from the task) or a model spec (`anthropic:MODEL`,
+    `openai:MODEL[@BASE_URL]`) for tau2's model-driven user simulator with the task's
+    instructions (`cxflow.simulators.llm_customer`)."""
     from cxflow.llm.spec import interpreter_from_spec
 
     flow = get_flow(derived.flow)
@@ -61,11 +66,27 @@ def score_trial(
         from cxflow.tools.telecom import TelecomTools
 
         crm = TelecomTools(_telecom_data(data_dir).crm.model_copy(deep=True))
-        run = simulate(flow, derived.scenario, seed=seed, env=crm, max_turns=60, interpreter=agent)
+        run = simulate(
+            flow,
+            derived.scenario,
+            seed=seed,
+            env=crm,
+            max_turns=60,
+            interpreter=agent,
+            customer=_model_customer(customer, task, derived, crm, data_dir, seed),
+        )
         problems += _telecom_problems(run, criteria, basis)
     else:
         env = fresh_env(domain, data_dir)
-        run = simulate(flow, derived.scenario, seed=seed, env=env, max_turns=60, interpreter=agent)
+        run = simulate(
+            flow,
+            derived.scenario,
+            seed=seed,
+            env=env,
+            max_turns=60,
+            interpreter=agent,
+            customer=_model_customer(customer, task, derived, env, data_dir, seed),
+        )
         if "DB" in basis and env_hash(env) != gold_hash(domain, task, data_dir):
             problems.append("the database differs from the gold end state")
     if "COMMUNICATE" in basis:
@@ -78,6 +99,41 @@ def score_trial(
         "first_divergent_turn": run.divergence.first_turn,
         "session_id": run.session.id,
     }
+
+
+def _model_customer(
+    spec: str, task: Mapping[str, Any], derived: Derived, env: Any, data_dir: Path, seed: int
+) -> Any:
+    """tau2's model-driven customer for `spec`, holding the task's phone in telecom; None for
+    the scripted customer."""
+    if spec == "scripted":
+        return None
+    from cxflow.llm import ModelSettings
+    from cxflow.simulators.llm_customer import LLMCustomer
+    from cxflow.simulators.run import customer_for
+    from cxflow.tools.telecom import TelecomTools
+
+    provider, _, model = spec.partition(":")
+    base_url = None
+    if "@" in model:
+        model, base_url = model.split("@", 1)
+    world = None
+    if isinstance(env, TelecomTools):  # the task's phone, set up on both sides
+        world = getattr(customer_for(derived.scenario, env, seed=seed), "world", None)
+    client = None
+    if base_url is not None:
+        import openai
+
+        client = openai.AsyncOpenAI(base_url=base_url, api_key="not-needed", max_retries=0)
+    return LLMCustomer.from_tau2_task(
+        task,
+        ModelSettings(model=model),
+        provider=provider,  # pyright: ignore[reportArgumentType]
+        client=client,
+        world=world,
+        tau2_data=data_dir,
+        openai_api="chat" if base_url else "responses",
+    )
 
 
 _TELECOM: dict[str, Any] = {}
@@ -122,6 +178,7 @@ def _task_trials(
     k: int,
     seed: int,
     interpreter: str = "rules",
+    customer: str = "scripted",
 ) -> dict[str, Any]:
     """Every trial of one task (in one process: the gold end state is computed once)."""
     task_id = str(task["id"])
@@ -136,7 +193,8 @@ def _task_trials(
                 "first_divergent_turn": None,
             }
         trials = [
-            score_trial(domain, task, derived, data_dir, seed + i, interpreter) for i in range(k)
+            score_trial(domain, task, derived, data_dir, seed + i, interpreter, customer)
+            for i in range(k)
         ]
     except Exception as exc:  # a broken task or a bug: reported, never silently dropped
         return {
@@ -167,6 +225,7 @@ def run_domain(
     workers: int = 1,
     task_ids: Sequence[str] | None = None,
     interpreter: str = "rules",
+    customer: str = "scripted",
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run every task of a split k times and return the run's JSON (see the module doc)."""
@@ -180,13 +239,15 @@ def run_domain(
     results: list[dict[str, Any] | None] = [None] * len(tasks)
     if workers <= 1:
         for index, task in enumerate(tasks):
-            results[index] = _task_trials(domain, task, data_dir, k, seed, interpreter)
+            results[index] = _task_trials(domain, task, data_dir, k, seed, interpreter, customer)
             if progress is not None:
                 progress(index + 1, len(tasks))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = {
-                pool.submit(_task_trials, domain, task, data_dir, k, seed, interpreter): index
+                pool.submit(
+                    _task_trials, domain, task, data_dir, k, seed, interpreter, customer
+                ): index
                 for index, task in enumerate(tasks)
             }
             for done, future in enumerate(as_completed(futures), start=1):
@@ -204,6 +265,7 @@ def run_domain(
         "split": split,
         "k": k,
         "interpreter": interpreter,
+        "customer": customer,
         "tasks": len(final),
         "supported": sum(1 for r in final if r["status"] != "unsupported"),
         "pass_hat_k": pass_hat_k([r["rewards"] for r in final], k) if final else {},

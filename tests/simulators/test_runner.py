@@ -194,3 +194,52 @@ def test_the_event_loop_runner_limits_concurrency_and_matches_the_process_runner
     keys = ("scenario", "trial", "persona", "reward", "divergences")
     assert [{k: c[k] for k in keys} for c in loop] == [{k: c[k] for k in keys} for c in alone]
     assert live["most"] == 2
+
+
+def test_cxflow_tau2_can_put_taus_model_driven_customer_in_front_of_the_flow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import anthropic
+    import httpx2
+
+    from cxflow.simulators import llm_customer
+    from cxflow.simulators.tau2.runner import run_domain
+
+    requests: list[dict[str, object]] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        requests.append(json.loads(request.content))
+        return httpx2.Response(
+            200,
+            json={
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-haiku-4-5",
+                "content": [{"type": "text", "text": "###STOP###"}],
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": {"input_tokens": 900, "output_tokens": 3},
+            },
+        )
+
+    client = anthropic.AsyncAnthropic(
+        api_key="test", http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
+    )
+    original = llm_customer.LLMCustomer.from_tau2_task
+
+    def with_mock(task: object, settings: object, **kwargs: object) -> object:
+        assert kwargs["world"] is not None  # the telecom customer holds the task's phone
+        return original(task, settings, **{**kwargs, "client": client})  # type: ignore[arg-type]
+
+    monkeypatch.setattr(llm_customer.LLMCustomer, "from_tau2_task", with_mock)
+    task = "[service_issue]airplane_mode_on|unseat_sim_card[PERSONA:None]"
+    result = run_domain(
+        "telecom", TAU2_DATA, k=1, task_ids=[task], customer="anthropic:claude-haiku-4-5"
+    )
+    (only,) = result["results"]
+    assert result["customer"] == "anthropic:claude-haiku-4-5"
+    assert only["status"] == "ok" and only["rewards"] == [0.0]  # the customer left at once
+    assert "did not end" in only["reason"] or "env assertion" in only["reason"]
+    system = json.dumps(requests[0]["system"])
+    assert "555-123-2002" in system  # the task's own user scenario reached the model
