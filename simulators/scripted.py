@@ -47,7 +47,7 @@ from typing import Any
 from cxflow.customer import CustomerTurn
 from cxflow.divergence import same_value
 from cxflow.records import Reply
-from cxflow.simulators.scenario import Scenario
+from cxflow.simulators.scenario import PERSONAS, Scenario
 
 __all__ = ["Scenario", "ScriptedCustomer"]
 
@@ -72,19 +72,7 @@ IMPATIENT = (
     "This is taking too long. Can I just talk to a human?",
     "I don't have time for this, get me a real person.",
 )
-ONCE = frozenset(
-    {
-        "changes_mind",
-        "corrects",
-        "forgets_action",
-        "misreads_screen",
-        "mishears_number",
-        "false_belief",
-        "impatient",
-        "off_topic",
-        "adversarial",
-    }
-)
+ONCE = frozenset(PERSONAS) - {"cooperative", "terse", "piecemeal"}
 """Personas that act at most once per conversation."""
 _DIGIT = re.compile(r"[1-9]")
 
