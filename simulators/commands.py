@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +90,6 @@ def simulate_command(args: argparse.Namespace) -> int:
         interpreter_from_spec(spec)  # a bad spec, a missing SDK or API key: fail before any run
     store = SqlStore(args.db)  # fail early on a bad database, before any trial runs
     store.close()
-    import uuid
-
     run_id = uuid.uuid4().hex[:12]
     results: dict[str, dict[str, Any]] = {}
     for spec in specs:
