@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         Take,
     )
     from cxflow.customer import CustomerSimulator, CustomerTurn, converse
+    from cxflow.engine import Engine
     from cxflow.errors import CxflowError
     from cxflow.flow import CustomerAction, Flow, SharedFact, State, auto, describe
     from cxflow.interpreter import (
@@ -52,6 +53,7 @@ _LAZY: dict[str, str] = {
     "Command": "cxflow.commands",
     "CustomerAction": "cxflow.flow",
     "CxflowError": "cxflow.errors",
+    "Engine": "cxflow.engine",
     "Flow": "cxflow.flow",
     "Handoff": "cxflow.commands",
     "Interpretation": "cxflow.interpreter",
@@ -105,6 +107,7 @@ __all__ = [
     "CustomerSimulator",
     "CustomerTurn",
     "CxflowError",
+    "Engine",
     "Flow",
     "Handoff",
     "Interpretation",
