@@ -1,0 +1,1 @@
+"""Adapters that run cxflow flows inside other frameworks (LangGraph, ...)."""
