@@ -8,6 +8,7 @@ cxflow replay SESSION_ID [--db PATH]                rerun a stored session with 
 cxflow replay --list [--db PATH]                    the stored sessions, newest first
 cxflow simulate FLOW|all [--scenarios FILE] [--personas P1,P2] -k K [--json F] [--html F]
 cxflow tau2 DOMAIN --tau2-data DIR [--split SPLIT] -k K [--json FILE]
+cxflow serve [--host H] [--port N] [--db PATH] [--flow ID]...   HTTP API, token: $CXFLOW_API_TOKEN
 ```
 
 Sessions live in a SQLite file, `cxflow.db` in the current directory unless `--db` names another
@@ -234,6 +235,51 @@ def _parser() -> argparse.ArgumentParser:
     )
     tau2.add_argument("--quiet", action="store_true", help="no progress bar")
     tau2.set_defaults(command=_simulation("tau2_command"))
+
+    tui = sub.add_parser(
+        "tui",
+        help="step through a conversation in the terminal: live FLOW, --session ID or --run ID",
+        description="Open the terminal UI: talk to FLOW live (type as the customer, or let the "
+        "simulated customer take a turn), or step through a recorded --session, or browse the "
+        "conversations of a simulation --run sorted by failure. Needs the `tui` extra.",
+    )
+    tui.add_argument("flow", nargs="?", metavar="FLOW", help="flow id to run live")
+    tui.add_argument("--session", metavar="ID", help="step through this stored session")
+    tui.add_argument("--run", metavar="ID", help="browse this simulation run's conversations")
+    tui.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=db_help)
+    tui.set_defaults(command=_tui)
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve the flows over HTTP (JSON API, OpenAPI docs at /docs)",
+        description="Run the HTTP service: start sessions, post customer messages, read "
+        "sessions and turns. Bearer token from CXFLOW_API_TOKEN (the default tenant) and/or a "
+        "tokens file mapping token -> tenant. Needs the `serve` extra.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    serve.add_argument("--db", default=DEFAULT_DB, metavar="PATH_OR_URL", help=db_help)
+    serve.add_argument(
+        "--flow", action="append", metavar="ID", help="serve only this flow (repeatable)"
+    )
+    serve.add_argument(
+        "--interpreter", default="rules", metavar="SPEC", help="see `cxflow chat --help` (rules)"
+    )
+    serve.add_argument(
+        "--tokens",
+        metavar="FILE",
+        help="JSON or TOML file mapping token -> tenant (default: $CXFLOW_API_TOKENS_FILE)",
+    )
+    serve.add_argument(
+        "--no-auth", action="store_true", help="serve without tokens (local development only)"
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="uvicorn's log level (info logs every request)",
+    )
+    serve.set_defaults(command=_serve)
     return parser
 
 
@@ -246,6 +292,28 @@ def _simulation(name: str) -> Command:
         return command(args)
 
     return run
+
+
+def _tui(args: argparse.Namespace) -> int:
+    chosen = [name for name in ("flow", "session", "run") if getattr(args, name) is not None]
+    if len(chosen) != 1:
+        raise _UsageError(
+            "give exactly one of FLOW (live), --session ID or --run ID; e.g. "
+            "`cxflow tui plan_upgrade`"
+        )
+    if args.flow is None:
+        _require_db(args.db)
+    # cxflow.tui lives in tui/ (outside what pyright reads); without the `tui` extra the import
+    # raises MissingExtraError with the install line
+    run_tui: Callable[..., int] = importlib.import_module("cxflow.tui.app").run_tui
+    return run_tui(flow=args.flow, session_id=args.session, run_id=args.run, db=args.db)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    # without the `serve` extra, importing cxflow.service raises MissingExtraError (exit 1)
+    from cxflow.service import serve_command
+
+    return serve_command(args)
 
 
 # -- flows and graph ---------------------------------------------------------------------------

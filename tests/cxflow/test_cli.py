@@ -502,3 +502,29 @@ def test_chat_with_a_missing_tau2_folder_is_a_usage_error(
     )
     assert code == 2
     assert "is not a directory" in err
+
+
+def test_tui_needs_exactly_one_of_flow_session_run(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tui"]) == 2
+    assert "exactly one of FLOW" in capsys.readouterr().err
+    assert main(["tui", "plan_upgrade", "--session", "abc"]) == 2
+    assert "exactly one of FLOW" in capsys.readouterr().err
+
+
+def test_tui_on_a_missing_database_says_which_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["tui", "--session", "abc", "--db", str(tmp_path / "none.db")]) == 2
+    err = capsys.readouterr().err
+    assert "no session database" in err and "none.db" in err
+
+
+def test_tui_unknown_session_and_run_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "cx.db"
+    SqlStore(db).close()
+    assert main(["tui", "--session", "nope", "--db", str(db)]) == 2
+    assert "nope" in capsys.readouterr().err
+    assert main(["tui", "--run", "r9", "--db", str(db)]) == 2
+    assert "no run 'r9'" in capsys.readouterr().err
