@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from cxflow.flows.plan_upgrade import PlanUpgrade
 from cxflow.graph import to_mermaid
 
@@ -15,7 +17,10 @@ def _blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S)
 
 
-def test_readme_python_examples_run_offline() -> None:
+def test_readme_python_examples_run_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # examples may write a database file in the current directory
     blocks = _blocks("python")
     assert len(blocks) >= 2
     for code in blocks:
