@@ -1,1 +1,5 @@
-"""Adapters that run cxflow flows inside other frameworks (LangGraph, ...)."""
+"""Adapters that run cxflow flows inside other frameworks.
+
+- `cxflow.integrations.langgraph`: a flow as a LangGraph subgraph that waits for each customer
+  message with `interrupt()` (needs `pip install 'cxflow[langgraph]'`).
+"""
