@@ -142,6 +142,7 @@ class Engine:
             store=self.store,
             interpreter=self.interpreter,
             env=self.env_for(root),
+            snapshot=snap,
         )
         return self._wire(session)
 

@@ -8,11 +8,18 @@ A live session is its snapshot (state id, slots, bookkeeping), loaded from the s
 turn; no state machine instance is kept per session. A turn that crashed before its commit is
 completed by `resume()` with the commands it had recorded, and write tools already journaled
 under their idempotency key are not run again.
+
+With several replicas, a turn claims the session before its first write tool (and a resumed
+turn before it starts), when the store supports claims (`cxflow.store.ClaimingStore`): of two
+replicas posting to one session at once, one runs its write and commits, the other is refused
+before writing anything (`ConcurrencyError`), reloads, and sends its message again as the next
+turn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import threading
 import time
@@ -32,7 +39,7 @@ from cxflow.records import (
     SessionSnapshot,
     TurnRecord,
 )
-from cxflow.store import MemoryStore, Store
+from cxflow.store import ClaimingStore, MemoryStore, SessionSummary, Store
 
 if TYPE_CHECKING:
     from cxflow.flow import Flow
@@ -190,9 +197,15 @@ class Session:
         store: Store,
         interpreter: Interpreter | None = None,
         env: object = None,
+        snapshot: SessionSnapshot | None = None,
     ) -> Session:
-        """Load a stored session (after a restart, or on another replica)."""
-        snap = store.load_session(session_id)
+        """Load a stored session (after a restart, or on another replica).
+
+        Args:
+            snapshot: The session's snapshot if the caller has just read it from `store`
+                (saves reading it again); by default it is read here.
+        """
+        snap = snapshot if snapshot is not None else store.load_session(session_id)
         if snap.root_flow not in flows:
             raise UnknownFlowError(snap.root_flow, sorted(flows))
         root = flows[snap.root_flow]
@@ -293,16 +306,19 @@ class Session:
 
         Raises:
             ConversationEndedError: The conversation already ended.
-            ConcurrencyError: Another writer committed this turn first; `Session.load` again.
+            ConcurrencyError: Another writer committed this turn first, or is running it
+                (`TurnClaimedError`); `Session.load` again and resend the message.
         """
         if self._snap.done:
             raise ConversationEndedError(self.id, self._snap.outcome)
         if self._pending is not None:
-            await self._complete(self._pending)  # a crashed turn comes first
+            await self._complete(self._pending, resuming=True)  # a crashed turn comes first
             if self._snap.done:
                 raise ConversationEndedError(self.id, self._snap.outcome)
         pending = PendingTurn(session_id=self.id, turn=self._snap.version + 1, customer_text=text)
-        return await self._complete(pending, customer_view=customer_view, truth=truth)
+        return await self._complete(
+            pending, resuming=False, customer_view=customer_view, truth=truth
+        )
 
     def turn_sync(
         self,
@@ -324,8 +340,15 @@ class Session:
         return self._pending
 
     async def resume(self) -> Turn | None:
-        """Complete a turn that ran a write tool but was not committed; None if there is none."""
-        return await self._complete(self._pending) if self._pending is not None else None
+        """Complete a turn that ran a write tool but was not committed; None if there is none.
+
+        Raises:
+            TurnClaimedError: Another replica is still running that turn (its runner was heard
+                from within the store's claim timeout); retry later.
+        """
+        if self._pending is None:
+            return None
+        return await self._complete(self._pending, resuming=True)
 
     def resume_sync(self) -> Turn | None:
         """Synchronous `resume`."""
@@ -346,26 +369,36 @@ class Session:
         self,
         pending: PendingTurn,
         *,
+        resuming: bool,
         customer_view: Mapping[str, Any] | None = None,
         truth: Mapping[str, Any] | None = None,
     ) -> Turn:
         started = time.perf_counter()
-        run = TurnRun(
-            snapshot=self._snap,
-            pending=pending,
-            flows=self.flows,
-            store=self.store,
-            interpreter=self.interpreter,
-            env=self.env,
-            customer_view=customer_view,
-            truth=truth,
-            phraser=self.phraser,
-        )
-        snapshot, record = await run.execute()
-        # stamp the timings before the write, so the stored record has them too
-        record.timings.total_ms = round((time.perf_counter() - started) * 1000, 3)
-        committing = time.perf_counter()
-        self.store.commit_turn(snapshot, record, expected_version=self._snap.version)
+        store = self.store
+        claim = _TurnClaim(store, resuming=resuming) if isinstance(store, ClaimingStore) else None
+        try:
+            if claim is not None and resuming:
+                claim.save_pending(pending)  # a crashed turn may have written: hold it first
+            run = TurnRun(
+                snapshot=self._snap,
+                pending=pending,
+                flows=self.flows,
+                store=claim if claim is not None else store,
+                interpreter=self.interpreter,
+                env=self.env,
+                customer_view=customer_view,
+                truth=truth,
+                phraser=self.phraser,
+            )
+            snapshot, record = await run.execute()
+            # stamp the timings before the write, so the stored record has them too
+            record.timings.total_ms = round((time.perf_counter() - started) * 1000, 3)
+            committing = time.perf_counter()
+            (claim or store).commit_turn(snapshot, record, expected_version=self._snap.version)
+        except BaseException:
+            if claim is not None and claim.held is not None:
+                self._pending = claim.give_up()  # this object's next turn completes it first
+            raise
         commit_ms = round((time.perf_counter() - committing) * 1000, 3)
         self._snap = snapshot
         self._pending = None
@@ -383,6 +416,75 @@ class Session:
             record=record,
             commit_ms=commit_ms,
         )
+
+
+class _TurnClaim:
+    """The store as one turn sees it: saving the pending turn claims the session for this run.
+
+    Every other call goes to the store unchanged. The run's owner token is random, so two
+    turns never share a claim, even in one process.
+    """
+
+    def __init__(self, store: ClaimingStore, *, resuming: bool) -> None:
+        self.store = store
+        self.resuming = resuming
+        self.owner = uuid.uuid4().hex
+        self.held: PendingTurn | None = None
+        """The pending turn saved under this claim, once claimed."""
+
+    def save_pending(self, pending: PendingTurn) -> None:
+        """Claim the session for this run and save the pending turn (before a write)."""
+        self.store.claim_turn(pending, owner=self.owner, resuming=self.resuming)
+        self.held = pending
+
+    def give_up(self) -> PendingTurn | None:
+        """Release the claim after the run failed; return the pending turn it held."""
+        held, self.held = self.held, None
+        if held is not None:
+            with contextlib.suppress(Exception):  # a failing store: the claim then times out
+                self.store.release_turn(held.session_id, self.owner)
+        return held
+
+    def create_session(self, snapshot: SessionSnapshot) -> None:
+        """Forwarded to the store."""
+        self.store.create_session(snapshot)
+
+    def load_session(self, session_id: str) -> SessionSnapshot:
+        """Forwarded to the store."""
+        return self.store.load_session(session_id)
+
+    def pending_turn(self, session_id: str) -> PendingTurn | None:
+        """Forwarded to the store."""
+        return self.store.pending_turn(session_id)
+
+    def commit_turn(
+        self, snapshot: SessionSnapshot, record: TurnRecord, *, expected_version: int
+    ) -> None:
+        """Commit under this run's claim."""
+        if self.held is None:  # a turn that wrote nothing commits as an unclaimed one
+            self.store.commit_turn(snapshot, record, expected_version=expected_version)
+        else:
+            self.store.commit_turn(
+                snapshot, record, expected_version=expected_version, owner=self.owner
+            )
+
+    def turns(self, session_id: str) -> list[TurnRecord]:
+        """Forwarded to the store."""
+        return self.store.turns(session_id)
+
+    def find_effect(self, key: str) -> Mapping[str, Any] | None:
+        """Forwarded to the store."""
+        return self.store.find_effect(key)
+
+    def record_effect(
+        self, key: str, *, session_id: str, turn: int, tool: str, updates: Mapping[str, Any]
+    ) -> None:
+        """Forwarded to the store."""
+        self.store.record_effect(key, session_id=session_id, turn=turn, tool=tool, updates=updates)
+
+    def list_sessions(self, limit: int = 50) -> list[SessionSummary]:
+        """Forwarded to the store."""
+        return self.store.list_sessions(limit)
 
 
 def linked_flows(flow: type[Flow[Any]]) -> dict[str, type[Flow[Any]]]:

@@ -1,7 +1,12 @@
-"""Sessions survive restarts, crashes mid-turn, and concurrent writers."""
+"""Sessions survive restarts, crashes mid-turn, and concurrent writers.
+
+Each behaviour is proven on every store: in memory, a SQLite file, and PostgreSQL (a fresh
+database on the throwaway server of tests/conftest.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,12 +39,19 @@ class CrashBeforeCommit:
         return getattr(self.inner, name)
 
     def commit_turn(
-        self, snapshot: SessionSnapshot, record: TurnRecord, *, expected_version: int
+        self,
+        snapshot: SessionSnapshot,
+        record: TurnRecord,
+        *,
+        expected_version: int,
+        owner: str | None = None,
     ) -> None:
         if self.armed:
             self.armed = False
             raise ProcessDied
-        self.inner.commit_turn(snapshot, record, expected_version=expected_version)
+        self.inner.commit_turn(  # type: ignore[call-arg]
+            snapshot, record, expected_version=expected_version, owner=owner
+        )
 
 
 class CountingCrm(TelecomTools):
@@ -60,22 +72,31 @@ def crm() -> CountingCrm:
     return CountingCrm(base.db)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "memory":
-        return MemoryStore()
-    return SqlStore(tmp_path / "sessions.db")
+        yield MemoryStore()
+        return
+    url = (
+        str(tmp_path / "sessions.db")
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    sql = SqlStore(url)
+    yield sql
+    sql.close()
 
 
-def test_session_resumes_after_restart_from_the_sqlite_file_alone(tmp_path: Path, crm) -> None:
-    path = tmp_path / "cx.db"
-    session = Session.start(PlanUpgrade, store=SqlStore(path), env=crm)
+def test_session_resumes_after_restart_from_the_database_alone(store_url: str, crm) -> None:
+    first = SqlStore(store_url)
+    session = Session.start(PlanUpgrade, store=first, env=crm)
     for text in TO_QUOTE:
         session.turn_sync(text)
     session_id, quoted_reply = session.id, session.reply
+    first.close()
     del session
 
-    reopened = Session.load(session_id, flows=FLOWS, store=SqlStore(path), env=crm)
+    reopened = Session.load(session_id, flows=FLOWS, store=SqlStore(store_url), env=crm)
     assert reopened.state == "awaiting_confirmation"
     assert reopened.reply == quoted_reply
     turn = reopened.turn_sync("yes")
