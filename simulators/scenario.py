@@ -163,16 +163,24 @@ def load_scenarios(path: Path | str) -> ScenarioFile:
     """Read and validate a scenario file.
 
     Raises:
-        DataFileError: The file is missing, is not YAML, or does not match the format (the
-            error names the scenario and the field).
+        DataFileError: The file is missing, is not UTF-8 YAML, or does not match the format
+            (the error names the scenario and the field).
     """
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise DataFileError(path, f"cannot read the scenario file: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise DataFileError(
+            path, f"not UTF-8 text ({exc.reason} at byte {exc.start}): save it as UTF-8"
+        ) from None
     except yaml.YAMLError as exc:
         raise DataFileError(path, f"not valid YAML: {exc}") from exc
+    except RecursionError:
+        raise DataFileError(
+            path, "nested too deeply to parse: this is not a scenario file, or it is corrupt"
+        ) from None
     try:
         return ScenarioFile.model_validate(raw)
     except ValidationError as exc:

@@ -14,11 +14,17 @@ from pydantic_core import ErrorDetails
 
 from cxflow.errors import DataFileError
 
-__all__ = ["gc_paused", "load_json_db", "validation_error"]
+__all__ = ["NESTED_TOO_DEEPLY", "gc_paused", "load_json_db", "validation_error"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _MORE_SHOWN = 5
+
+NESTED_TOO_DEEPLY = (
+    "nested too deeply to parse (arrays or tables inside each other thousands of levels "
+    "deep): this is not a database file, or it is corrupt. Replace it with a good copy."
+)
+"""The problem reported when a parser runs out of stack on a data file."""
 
 
 @contextmanager
@@ -46,8 +52,9 @@ def load_json_db(
         sample: What `sample_db_path()` gives, for the file-not-found hint ("store").
 
     Raises:
-        DataFileError: The file is missing or unreadable, is not valid JSON, is not a JSON
-            object, or a record does not match the schema (file, record, field named).
+        DataFileError: The file is missing or unreadable, is not valid JSON (or nested too
+            deeply to parse), is not a JSON object, or a record does not match the schema
+            (file, record, field named).
     """
     file = Path(path)
     try:
@@ -66,6 +73,8 @@ def load_json_db(
         raise DataFileError(
             file, f"not valid UTF-8 JSON: {exc}. Fix the syntax there and load again."
         ) from None
+    except RecursionError:
+        raise DataFileError(file, NESTED_TOO_DEEPLY) from None
     if not isinstance(data, dict):
         raise DataFileError(
             file,

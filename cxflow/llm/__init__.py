@@ -24,6 +24,8 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar, cast
 
 from cxflow.interpreter import Interpretation, Interpreter, TurnView, interpretation_from_raw
@@ -31,15 +33,19 @@ from cxflow.records import Usage
 
 __all__ = [
     "DEFAULT_PRICES",
+    "MAX_RETRY_AFTER_S",
     "STATIC",
     "FallbackInterpreter",
     "ModelSettings",
     "Prompt",
     "RoutedInterpreter",
+    "UnreadableResponseError",
     "build_prompt",
     "call_with_retries",
     "cost_usd",
     "parse_model_output",
+    "read_response",
+    "retry_after_s",
 ]
 
 T = TypeVar("T")
@@ -229,6 +235,55 @@ class Retryable(Exception):
     """Raised by a provider call for a 429, a 5xx or a timeout: worth another try."""
 
 
+class UnreadableResponseError(Exception):
+    """The API answered with something that is not the response it documents: a body cut
+    short, not JSON, an HTML error page sent with status 200, an object missing its fields.
+    Worth another try, like a dropped connection."""
+
+
+MAX_RETRY_AFTER_S = 60.0
+"""The longest `Retry-After` honoured (as the providers' SDKs do); a longer one is ignored and
+the usual backoff applies."""
+
+
+def retry_after_s(exc: BaseException) -> float | None:
+    """The wait an API asked for with a failed response (`retry-after-ms` or `retry-after`, in
+    seconds or as an HTTP date), or None when it asked for none or an unusable one."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    try:
+        text = headers.get("retry-after-ms")
+        if text is not None:
+            seconds = float(text) / 1000
+        else:
+            text = headers.get("retry-after")
+            if text is None:
+                return None
+            seconds = _retry_after_value(str(text))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return seconds if 0 < seconds <= MAX_RETRY_AFTER_S else None
+
+
+def _retry_after_value(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        when = parsedate_to_datetime(text)  # raises ValueError/TypeError when it is no date
+        return (when - datetime.now(when.tzinfo or UTC)).total_seconds()
+
+
+async def read_response(call: Callable[[], Awaitable[T]]) -> T:
+    """Await one provider call; a response that cannot be read as the API documents it (the
+    SDK or our reading of its objects fails on it) becomes `UnreadableResponseError`."""
+    try:
+        return await call()
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        raise UnreadableResponseError(f"{type(exc).__name__}: {exc}") from exc
+
+
 async def call_with_retries(
     call: Callable[[], Awaitable[T]],
     settings: ModelSettings,
@@ -237,6 +292,9 @@ async def call_with_retries(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> tuple[T, int]:
     """Run `call`, retrying retryable failures with exponential backoff and jitter.
+
+    A failure whose response asks for a wait (`Retry-After`, up to `MAX_RETRY_AFTER_S`) waits
+    at least that long: retrying a 429 sooner only meets another 429.
 
     Returns:
         The result and how many calls it took.
@@ -252,8 +310,8 @@ async def call_with_retries(
         except Exception as exc:
             if attempt > settings.max_retries or not is_retryable(exc):
                 raise
-            wait = settings.backoff_s * (2 ** (attempt - 1))
-            await sleep(wait * (1 + random.random() / 4))
+            wait = settings.backoff_s * (2 ** (attempt - 1)) * (1 + random.random() / 4)
+            await sleep(max(wait, retry_after_s(exc) or 0.0))
 
 
 class FallbackInterpreter:

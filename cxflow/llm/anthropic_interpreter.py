@@ -6,10 +6,12 @@ tool the model must call (`tool_choice={"type": "tool", ...}`), so the model can
 state's slots and events. Replies stream by default (time to first token is recorded).
 
 Model mistakes are data: malformed JSON, a missing tool call, a refusal or a reply cut off at
-`max_tokens` become `Interpretation.error` and the turn records them. API failures are retried
-by `call_with_retries` (the SDK's own retries are off, so they are counted here); when they run
-out, or the API refuses the request itself (a 4xx other than 429), the answer is
-`unavailable=True`, and a `FallbackInterpreter` asks the next interpreter in its chain.
+`max_tokens` become `Interpretation.error` and the turn records them. API failures (including a
+response that cannot be read: a body cut short, an HTML page with status 200) are retried by
+`call_with_retries`, which honours `Retry-After` (the SDK's own retries are off, so they are
+counted here); when they run out, or the API refuses the request itself (a 4xx other than
+429), the answer is `unavailable=True`, and a `FallbackInterpreter` asks the next interpreter in
+its chain.
 
 API version 2026-10-21 (the one SDK 2.x sends) has no sampling parameters: `temperature`,
 `top_p` and `top_k` are rejected with a 400 even at their defaults, so
@@ -49,11 +51,13 @@ from cxflow.interpreter import Interpretation, TurnView
 from cxflow.llm import (
     ModelSettings,
     Prompt,
+    UnreadableResponseError,
     build_prompt,
     call_with_retries,
     cost_usd,
     elapsed_ms,
     parse_model_output,
+    read_response,
 )
 from cxflow.records import Usage
 
@@ -150,7 +154,9 @@ class AnthropicInterpreter:
             calls += 1
             started = time.perf_counter()
             try:
-                return await (self._streamed(request) if self.stream else self._whole(request))
+                return await read_response(
+                    lambda: self._streamed(request) if self.stream else self._whole(request)
+                )
             finally:
                 model_s += time.perf_counter() - started
 
@@ -158,7 +164,12 @@ class AnthropicInterpreter:
             reply, _ = await call_with_retries(
                 once, self.settings, is_retryable=is_retryable, sleep=self._sleep
             )
-        except (anthropic.AnthropicError, httpx2.HTTPError, StreamCutError) as exc:
+        except (
+            anthropic.AnthropicError,
+            httpx2.HTTPError,
+            StreamCutError,
+            UnreadableResponseError,
+        ) as exc:
             usage = Usage(model_calls=calls, model_ms=round(model_s * 1000, 3))
             tried = f" (after {calls} calls)" if calls > 1 else ""
             return Interpretation(
@@ -336,7 +347,13 @@ def _refusal(details: RefusalStopDetails | None) -> str:
 def is_retryable(exc: BaseException) -> bool:
     """A 408/409/429/5xx, an overloaded or rate-limit error in the stream, a timeout, a lost
     connection or a cut stream: worth another try. Other 4xx (bad request, auth) are not."""
-    if isinstance(exc, anthropic.APIConnectionError | httpx2.TransportError | StreamCutError):
+    if isinstance(
+        exc,
+        anthropic.APIConnectionError
+        | httpx2.TransportError
+        | StreamCutError
+        | UnreadableResponseError,
+    ):
         return True
     if isinstance(exc, anthropic.APIStatusError):
         should = exc.response.headers.get("x-should-retry")
@@ -359,6 +376,8 @@ def _describe(exc: BaseException, settings: ModelSettings) -> str:
     if isinstance(exc, anthropic.APIConnectionError):
         cause = exc.__cause__
         return f"connection error ({type(cause).__name__}: {cause})" if cause else exc.message
+    if isinstance(exc, UnreadableResponseError):
+        return f"unreadable response ({exc})"
     return f"{type(exc).__name__}: {exc}"
 
 

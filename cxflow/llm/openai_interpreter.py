@@ -7,8 +7,9 @@ output constrained to `turn_schema(view)` (`text.format` on the Responses API,
 `response_format` on chat completions). Streaming by default, to time the first token.
 
 Model mistakes are data: malformed JSON, a refusal or a truncated answer become an
-`Interpretation.error`. API failures (429, 5xx, 408/409, timeouts, dropped connections) are
-retried here with backoff (`call_with_retries`; the SDK's own retries are off) and then reported
+`Interpretation.error`. API failures (429, 5xx, 408/409, timeouts, dropped connections, a
+response that cannot be read) are retried here with backoff, honouring `Retry-After`
+(`call_with_retries`; the SDK's own retries are off) and then reported
 as `unavailable`, so a `FallbackInterpreter` can ask the next interpreter; other 4xx (a bad key,
 a rejected request) are unavailable at once.
 """
@@ -35,11 +36,13 @@ from cxflow.llm import (
     STATIC,
     ModelSettings,
     Prompt,
+    UnreadableResponseError,
     build_prompt,
     call_with_retries,
     cost_usd,
     elapsed_ms,
     parse_model_output,
+    read_response,
 )
 from cxflow.records import Usage
 
@@ -157,7 +160,7 @@ def _retryable(exc: BaseException) -> bool:
     """429 (but not an exhausted quota), 408, 409, 5xx, timeouts and connection errors."""
     if isinstance(exc, _Failed):
         return exc.retryable
-    if isinstance(exc, TimeoutError | openai.APIConnectionError):
+    if isinstance(exc, TimeoutError | openai.APIConnectionError | UnreadableResponseError):
         return True
     if isinstance(exc, openai.APIStatusError):
         if exc.code == "insufficient_quota":
@@ -177,6 +180,8 @@ def _describe(exc: BaseException, timeout_s: float) -> str:
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__
         return f"connection error ({type(cause).__name__})" if cause else "connection error"
+    if isinstance(exc, UnreadableResponseError):
+        return f"unreadable response ({exc})"
     return str(exc) or type(exc).__name__
 
 
@@ -246,15 +251,15 @@ class OpenAIInterpreter:
             started = time.perf_counter()
             async with asyncio.timeout(settings.timeout_s):
                 if self.api == "chat":
-                    return await self._chat(prompt, schema_state, started)
-                return await self._responses(prompt, schema_state, started)
+                    return await read_response(lambda: self._chat(prompt, schema_state, started))
+                return await read_response(lambda: self._responses(prompt, schema_state, started))
 
         started = time.perf_counter()
         try:
             answer, _ = await call_with_retries(
                 once, settings, is_retryable=_retryable, sleep=self._sleep
             )
-        except (openai.OpenAIError, TimeoutError, _Failed) as exc:
+        except (openai.OpenAIError, TimeoutError, _Failed, UnreadableResponseError) as exc:
             usage = Usage(model_calls=calls, model_ms=elapsed_ms(started), model=settings.model)
             return Interpretation(
                 commands=[],

@@ -243,7 +243,7 @@ def load_phone_state(path: Path | str) -> PhoneState:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataFileError(file, "file not found. Check the path and load again.") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
         raise DataFileError(
             file, f"cannot read it as UTF-8 TOML: {exc}. Fix the file and load again."
         ) from None

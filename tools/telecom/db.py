@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from cxflow.errors import DataFileError
-from cxflow.tools._loading import validation_error
+from cxflow.tools._loading import NESTED_TOO_DEEPLY, validation_error
 from cxflow.tools._tau2 import db_hash as tau2_hash
 from cxflow.tools.telecom.models import JSONValue, TelecomDB
 
@@ -47,9 +47,10 @@ def load_telecom_db(path: Path | str) -> TelecomDB:
         The validated database.
 
     Raises:
-        DataFileError: The file is missing or unreadable, is not valid TOML, or a record does not
-            match the schema. The message names the file, the record (e.g.
-            `lines[3] (line_id L1004)`), the field and what to do.
+        DataFileError: The file is missing or unreadable, is not valid TOML, lacks one of the
+            five tables, a record does not match the schema, or a record names an id the file
+            does not have (what a file cut short between records looks like). The message names
+            the file, the record (e.g. `lines[3] (line_id L1004)`), the field and what to do.
     """
     file = Path(path)
     try:
@@ -84,10 +85,60 @@ def _parse(file: Path, raw: bytes) -> TelecomDB:
         raise DataFileError(
             file, f"not valid UTF-8 TOML: {exc}. Fix the syntax there and load again."
         ) from None
+    except RecursionError:
+        raise DataFileError(file, NESTED_TOO_DEEPLY) from None
+    missing = [table for table in _ID_FIELDS if table not in data]
+    if missing:
+        raise DataFileError(
+            file,
+            f"no {', '.join(missing)} table: the file is cut short, or it is not a telecom "
+            "db.toml. A table with no records is written `devices = []`.",
+        )
     try:
-        return TelecomDB.model_validate(data)
+        db = TelecomDB.model_validate(data)
     except ValidationError as exc:
         raise validation_error(file, data, exc.errors(), _ID_FIELDS) from None
+    _check_references(file, db)
+    return db
+
+
+def _check_references(file: Path, db: TelecomDB) -> None:
+    """Every id a record names exists: a file cut short between records loses the records
+    named last, and this is where that shows."""
+    ids = {
+        "plans": {p.plan_id for p in db.plans},
+        "customers": {c.customer_id for c in db.customers},
+        "lines": {line.line_id for line in db.lines},
+        "bills": {b.bill_id for b in db.bills},
+        "devices": {d.device_id for d in db.devices},
+    }
+    # (table, index, the record's own id, field, the id it names, the table that must have it)
+    named: list[tuple[str, int, str, str, str, str]] = []
+    for i, customer in enumerate(db.customers):
+        named += [
+            ("customers", i, customer.customer_id, "line_ids", x, "lines")
+            for x in customer.line_ids
+        ]
+        named += [
+            ("customers", i, customer.customer_id, "bill_ids", x, "bills")
+            for x in customer.bill_ids
+        ]
+    for i, line in enumerate(db.lines):
+        named.append(("lines", i, line.line_id, "plan_id", line.plan_id, "plans"))
+        if line.device_id is not None:
+            named.append(("lines", i, line.line_id, "device_id", line.device_id, "devices"))
+    for i, bill in enumerate(db.bills):
+        named.append(("bills", i, bill.bill_id, "customer_id", bill.customer_id, "customers"))
+    for table, index, own, field, target, where in named:
+        if target not in ids[where]:
+            raise DataFileError(
+                file,
+                f"names {where} record {target!r}, which the file does not have: the file is "
+                f"cut short, or the id is mistyped. Add the record or correct the id in "
+                f"{file.name} and load again.",
+                record=f"{table}[{index}] ({_ID_FIELDS[table]} {own})",
+                field=field,
+            )
 
 
 def telecom_db_json(db: TelecomDB) -> dict[str, JSONValue]:
