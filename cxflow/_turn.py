@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -40,7 +41,7 @@ from cxflow.interpreter import (
     TurnView,
     interpretation_from_raw,
 )
-from cxflow.machine import FlowSpec, Refusal, guard_message, guard_name
+from cxflow.machine import MAX_VALUE_CHARS, FlowSpec, Refusal, guard_message, guard_name
 from cxflow.phrasing import unsupported_figures
 from cxflow.records import (
     Claimed,
@@ -339,16 +340,19 @@ class TurnRun:
                 self.clarify = True  # asking again is not progress: the ladder still counts it
             case Cancel():
                 self._end_flow("cancelled", note="OK, I've cancelled that request.")
-            case Handoff(reason=reason):
-                self._handoff(reason or "the customer asked for a human")
+            case Handoff(reason=reason):  # a blank or huge reason from a model is not one
+                self._handoff(_clip(reason.strip()) or "the customer asked for a human")
             case StartFlow(flow=flow):
                 await self._start_flow(command, flow, attempt)
             case Claim(fact=fact, value=value):
+                unusable = _unstorable(value)
                 if fact not in {f.name for f in self.spec.facts}:
                     names = [f.name for f in self.spec.facts]
                     self._reject(
                         command, Refusal(f"unknown fact {fact!r}; facts: {names}"), attempt
                     )
+                elif unusable is not None:
+                    self._reject(command, Refusal(f"claimed {fact!r} {unusable}"), attempt)
                 else:
                     claimed = Claimed(fact=fact, value=value)
                     if claimed not in self.claims:  # a retry of the same message repeats it
@@ -398,8 +402,7 @@ class TurnRun:
                 if picked is not None and allowed is not None and str(picked) not in allowed:
                     updates[other] = None
             self.confirmations = []
-            if slot not in self.spec.states[self.state].fills:
-                rewind_to = self.spec.asked_in[slot]
+            rewind_to = self._rewind_target(slot, updates)
         self._update_slots(updates)
         self.progress = True
         if rewind_to is not None:
@@ -415,6 +418,38 @@ class TurnRun:
             await self._enter(rewind_to)
         elif not self.defer_advance:
             await self._advance()
+
+    def _rewind_target(self, slot: str, updates: Mapping[str, object]) -> str | None:
+        """Where a correction goes: nowhere when this state asks for the corrected slot and
+        for every answer the correction emptied (a stale pick, or a customer slot a tool
+        computes from the corrected one), nor when the others are asked later in the flow
+        (they are asked, or used, when the flow gets there). Otherwise back to the earliest
+        state asking for any of them or for what this state is still waiting for: once the
+        flow leaves this state, nothing on the way back might ask for those. (Going back only
+        to the corrected slot's state, or forward to it, left answers asked in between empty,
+        and tools then ran without them.)"""
+        own = self.spec.states[self.state].fills
+        emptied = [
+            name
+            for name, value in updates.items()
+            if name != slot
+            and name in self.spec.customer_slots
+            and value is None
+            and getattr(self.slots, name) is not None
+        ]
+        outside = [name for name in (slot, *emptied) if name not in own]
+        if not outside:
+            return None
+        rank = self.spec.state_order
+        last = len(rank)  # a state only reached by returning from another flow: the latest
+
+        def earliest(names: list[str]) -> str:
+            return min((self.spec.asked_in[n] for n in names), key=lambda s: rank.get(s, last))
+
+        if rank.get(earliest(outside), last) >= rank.get(self.state, last):
+            return None
+        waiting = [n for n in own if n != slot and updates.get(n, getattr(self.slots, n)) is None]
+        return earliest([slot, *emptied, *waiting])
 
     async def _take(self, command: Command, event: str, attempt: int) -> None:
         decision = self.spec.take(self.state, event, self.slots)
@@ -807,6 +842,18 @@ def _short(raw: object) -> str:
 
 def _jsonable_map(values: Mapping[str, object]) -> dict[str, Any]:
     return {k: jsonable(v) for k, v in values.items()}
+
+
+def _unstorable(value: object) -> str | None:
+    """Why a claimed value cannot be kept as the customer's view (None: it can). The view
+    is stored as JSON, which has no NaN or infinity: such a value would come back as null."""
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        return f"is {len(value)} characters long; the limit is {MAX_VALUE_CHARS}"
+    try:
+        json.dumps(jsonable(value), allow_nan=False)
+    except ValueError:
+        return "is not a JSON value (NaN or infinity)"
+    return None
 
 
 MAX_REASON_CHARS = 500

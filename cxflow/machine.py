@@ -142,9 +142,13 @@ class FlowSpec:
     dependents: Mapping[str, frozenset[str]]
     """Per slot, the slots computed from it by tools (transitively): cleared on a correction."""
     asked_in: Mapping[str, str]
-    """Per customer slot, the first state (breadth-first from the initial) that asks for it."""
+    """Per customer slot, the first state (breadth-first from the initial) that asks for it;
+    the slots come in that breadth-first order."""
     tools: Mapping[str, Tool]
     keywords: tuple[str, ...] = ()
+    state_order: Mapping[str, int] = field(default_factory=dict[str, int])
+    """Each state's position breadth-first from the initial one: how far into the flow it is
+    (a correction goes back to an earlier state, never forward)."""
     repair_divergence: bool = True
     digressions: tuple[str, ...] = ()
     """Flows `StartFlow` may start from any state of this flow."""
@@ -222,6 +226,7 @@ class FlowSpec:
             customer_slots=customer_slots,
             dependents=MappingProxyType(_dependents(tools.values())),
             asked_in=MappingProxyType(asked_in),
+            state_order=MappingProxyType({sid: i for i, sid in enumerate(order)}),
             tools=MappingProxyType(tools),
             keywords=tuple(flow.keywords),
             repair_divergence=bool(flow.repair_divergence),
