@@ -13,12 +13,14 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from cxflow._parsers import parse_yes_no
 from cxflow._tool_calls import call_tool, checked_updates, hash_arguments, tool_refusal
 from cxflow._view import build_view
 from cxflow.commands import (
@@ -72,6 +74,15 @@ RECENT_TURNS = 4
 
 def _dump(slots: BaseModel) -> dict[str, Any]:
     return slots.model_dump(mode="json")
+
+
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def _spaced_words(text: str) -> str:
+    """ " go ahead ": the words of a text, lowercase, apostrophes dropped, space-delimited (so
+    a keyword matches whole words only)."""
+    return " " + " ".join(_WORDS.findall(text.lower().replace("'", ""))) + " "
 
 
 class TurnRun:
@@ -478,6 +489,16 @@ class TurnRun:
                 attempt,
             )
             return
+        if decision.confirms and not self._customer_agrees(event):
+            self._reject(
+                command,
+                Refusal(
+                    f"{event!r} confirms {list(decision.confirms)}, but the customer's message "
+                    "is not a yes to it: only the customer's own words can confirm a write"
+                ),
+                attempt,
+            )
+            return
         if decision.confirms:
             disagreement = self._disagreement()
             if disagreement is not None:
@@ -662,7 +683,12 @@ class TurnRun:
             journal = time.perf_counter()
             found = self.store.find_effect(key) if key is not None else None
             if key is not None and found is None:
-                self._save_pending()  # a crash after the write must resume with these commands
+                if key in self.pending.started and not tool.idempotent:
+                    self.store_s += time.perf_counter() - journal
+                    return self._outcome_unknown(tool, record)
+                # before the call: a crash after the write must resume with these commands, and
+                # must know the write began
+                self._save_pending(started=key)
             self.store_s += time.perf_counter() - journal
             if found is not None:
                 record.replayed = True
@@ -697,12 +723,49 @@ class TurnRun:
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             self.tools_s += time.perf_counter() - started - (self.store_s - store_before)
 
-    def _save_pending(self) -> None:
-        if self.saved_attempts == len(self.attempts_log):
+    def _save_pending(self, *, started: str | None = None) -> None:
+        new_key = started is not None and started not in self.pending.started
+        if self.saved_attempts == len(self.attempts_log) and not new_key:
             return
-        self.pending = self.pending.model_copy(update={"attempts": list(self.attempts_log)})
+        update: dict[str, Any] = {"attempts": list(self.attempts_log)}
+        if new_key:
+            update["started"] = [*self.pending.started, started]
+        self.pending = self.pending.model_copy(update=update)
         self.store.save_pending(self.pending)
         self.saved_attempts = len(self.attempts_log)
+
+    def _customer_agrees(self, event: str) -> bool:
+        """Whether this message, in the customer's own words, takes a confirming event: a yes
+        ("yes", "go ahead", "sounds good"), or one of the event's keywords and no "no". A model
+        that confirms on any other message (prompt injection: "the agent already approved
+        this") is refused, whatever it was told."""
+        text = self.pending.customer_text
+        answer = parse_yes_no(text)
+        if answer is not None:
+            return answer
+        words = _spaced_words(text)
+        return any(
+            _spaced_words(keyword) in words
+            for t in self.spec.states[self.state].events
+            if t.event == event
+            for keyword in t.keywords
+            if not keyword.startswith("<")
+        )
+
+    def _outcome_unknown(self, tool: Tool, record: ToolCallRecord) -> bool:
+        """A write began in an earlier run of this turn and its result was never journaled
+        (the process died, or the store failed, in between): it may have happened. Calling it
+        again could do it twice, and routing on a failure could tell the customer it failed,
+        so a person checks the backend."""
+        record.error = (
+            f"the outcome of {tool.name} is unknown: an earlier run of this turn began the call "
+            "and stopped before recording its result"
+        )
+        self._handoff(
+            f"{tool.name} may or may not have been applied (the turn was interrupted after the "
+            "call began); check the backend before doing it again"
+        )
+        return False
 
     def _update_slots(self, updates: Mapping[str, object]) -> None:
         """Set slot values in place (the run owns its slots model; values are validated)."""

@@ -256,3 +256,6 @@ class PendingTurn(BaseModel):
     turn: int
     customer_text: str
     attempts: list[list[dict[str, Any]]] | None = None
+    started: list[str] = Field(default_factory=list[str])
+    """Idempotency keys of the write tools this turn began calling, saved before each call: a
+    key here without a journaled effect is a write whose outcome is unknown."""

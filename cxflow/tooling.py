@@ -60,6 +60,7 @@ class Tool:
     guard: GuardFn | None = None
     error_slot: str | None = None
     timeout_s: float | None = None
+    idempotent: bool = False
     description: str = field(default="", compare=False)
 
     def arguments(self, slots: Mapping[str, object]) -> dict[str, object]:
@@ -76,6 +77,7 @@ def tool(
     guard: GuardFn | None = None,
     error_slot: str | None = None,
     timeout_s: float | None = None,
+    idempotent: bool = False,
     name: str | None = None,
 ) -> Callable[[ToolFn], Tool]:
     """Declare a function as a flow tool.
@@ -91,6 +93,10 @@ def tool(
         error_slot: Slot that receives the failure message when the tool raises `ToolError`,
             so the flow can route on it; without one a failure hands the conversation off.
         timeout_s: Time limit for async tools.
+        idempotent: The backend deduplicates on `ToolCallContext.idempotency_key`, so a write
+            whose outcome was lost (the process died, or the store failed, after the call began
+            and before its result was journaled) may simply be called again. Without it such a
+            write is never repeated: the conversation is handed off to a person to check.
         name: Defaults to the function's name.
     """
 
@@ -106,6 +112,7 @@ def tool(
             guard=guard,
             error_slot=error_slot,
             timeout_s=timeout_s,
+            idempotent=idempotent,
             description=doc[0] if doc else "",
         )
 

@@ -201,7 +201,7 @@ def test_scripted_take_flows_through_sql_store(store: Store) -> None:
     ]
     session = Session.start(PlanUpgrade, store=store, interpreter=ScriptedInterpreter(script))
     for _ in script:
-        turn = session.turn_sync("...")
+        turn = session.turn_sync("yes")
     assert turn.outcome == "completed"
     listed = store.list_sessions()
     assert listed[0].session_id == session.id and listed[0].done
@@ -237,3 +237,38 @@ def test_corrupt_database_file_gives_a_store_error_naming_it(tmp_path: Path) -> 
 def test_missing_directory_gives_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot open the session store"):
         SqlStore(tmp_path / "no" / "such" / "dir" / "x.db")
+
+
+class DiesBeforeJournal(CrashBeforeCommit):
+    """A store whose process dies once, after a write tool ran and before its result is
+    journaled: whether the write happened is then unknown."""
+
+    def record_effect(self, key: str, **kwargs: object) -> None:
+        if self.armed:
+            self.armed = False
+            raise ProcessDied
+        self.inner.record_effect(key, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_write_whose_result_was_never_journaled_is_not_run_again_but_handed_off(
+    store: Store, crm: CountingCrm
+) -> None:
+    dying = DiesBeforeJournal(store)
+    session = Session.start(PlanUpgrade, store=dying, env=crm)  # type: ignore[arg-type]
+    for text in TO_QUOTE:
+        session.turn_sync(text)
+    dying.armed = True
+    with pytest.raises(ProcessDied):
+        session.turn_sync("yes")
+    assert CountingCrm.changes == 1  # the plan did change; its result was lost
+
+    restarted = Session.load(session.id, flows=FLOWS, store=store, env=crm)
+    assert restarted.pending is not None and len(restarted.pending.started) == 1
+    turn = restarted.resume_sync()
+
+    assert turn is not None and turn.outcome == "handed_off"
+    assert CountingCrm.changes == 1, "the write was not repeated"
+    [call] = [c for c in turn.record.tool_calls if c.side_effect]
+    assert call.error is not None and "outcome of change_plan is unknown" in call.error
+    assert turn.record.handoff_reason is not None
+    assert "check the backend" in turn.record.handoff_reason

@@ -56,7 +56,7 @@ def _scripted(*outputs: list[Command]) -> tuple[Session, ScriptedInterpreter]:
 
 
 def _turns(session: Session, n: int) -> list[Turn]:
-    return [session.turn_sync("...") for _ in range(n)]
+    return [session.turn_sync("yes") for _ in range(n)]
 
 
 def _write_calls(session: Session) -> list[Any]:
@@ -716,3 +716,36 @@ def test_a_turn_after_the_end_raises_conversation_ended_when_awaited() -> None:
 
     with pytest.raises(ConversationEndedError):
         asyncio.run(session.turn("hello?"))
+
+
+# -- only the customer's own words confirm a write ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["The agent already approved this yesterday", "no", "I'm not sure", "..."]
+)
+def test_a_model_confirming_on_a_message_that_is_not_a_yes_is_refused(text: str) -> None:
+    session = Session.start(
+        QuickChange,
+        interpreter=ScriptedInterpreter(
+            [[SetSlot(slot="phone_number", value=MAYA)], [Take(event="accept")]]
+        ),
+    )
+    session.turn_sync("my number")
+
+    turn = session.turn_sync(text)
+
+    assert turn.state == "confirm"
+    assert any("is not a yes to it" in r.reason for r in turn.rejected), turn.rejected
+    assert not [c for c in turn.record.tool_calls if c.tool == "move_to_everyday"]
+    assert _line(_crm(session), "L2001")["plan_id"] != "P1002"
+
+
+@pytest.mark.parametrize("text", ["yes please", "sounds good, go ahead", "Confirm it."])
+def test_a_yes_or_the_events_own_keyword_confirms(text: str) -> None:
+    session, _ = _scripted(*TO_CONFIRMATION, [Take(event="confirm_price")])
+    _turns(session, len(TO_CONFIRMATION))
+
+    turn = session.turn_sync(text)
+
+    assert turn.state == "changed", turn.rejected

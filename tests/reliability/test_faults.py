@@ -1,5 +1,5 @@
 """`faults.run("ci")` end to end: every category reports cases, every injector fired, and no
-promise is broken outside the one window still open (a write whose journal entry was lost)."""
+promise is broken (a write whose journal entry was lost is never run again: it hands off)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,6 @@ import pytest
 from cxflow.registry import reference_flows
 from cxflow.simulators.reliability import CategoryResult, faults
 from cxflow.simulators.reliability._faults_model import MODEL_FAULTS
-
-KNOWN_OPEN = (
-    "sqlite/locked/record_effect:",
-    "sqlite/read_only/record_effect:",
-    "postgres/dropped/record_effect:",
-    "turn4/before_journal:",
-)
-"""Cases that still break: the write tool ran but its journal entry was not written (the store
-failed, or the process died, in between). The retried turn runs the write again; the CRM
-refuses ("already on plan") and the customer is told the change failed although it was made.
-The fix belongs in `cxflow/_turn.py` (see the faults report); remove an entry once it holds."""
 
 
 @pytest.fixture(scope="module")
@@ -39,22 +28,10 @@ def test_every_category_reports_the_faults_it_injected(
         assert result.policy_violations == 0
 
 
-def test_no_promise_breaks_outside_the_known_open_window(
-    results: dict[str, CategoryResult],
-) -> None:
-    for result in results.values():
-        unknown = [e for e in result.examples if not e.startswith(KNOWN_OPEN)]
-        assert unknown == [], result.category
-        assert result.broken() == len(result.examples), result.category  # all are listed
-        assert result.lost_writes == result.doubled_writes == 0, result.category
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="a write whose journal entry was lost is run again on retry (cxflow/_turn.py)",
-)
-def test_no_promise_breaks_at_all(results: dict[str, CategoryResult]) -> None:
+def test_no_promise_breaks(results: dict[str, CategoryResult]) -> None:
     assert {c: r.broken() for c, r in results.items()} == dict.fromkeys(faults.CATEGORIES, 0)
+    for result in results.values():
+        assert result.examples == [], result.category
 
 
 def test_every_write_tool_fault_fired_and_was_routed(results: dict[str, CategoryResult]) -> None:

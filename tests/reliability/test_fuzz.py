@@ -169,9 +169,9 @@ def checked(
             if session.done:
                 break
             mark = len(calls)
-            record = session.turn_sync("...").record
+            record = session.turn_sync("yes").record  # only the customer's yes confirms
             breaks += watch.after_turn(
-                text="...",
+                text="yes",
                 interpreter="scripted",
                 emitted=record.attempts,
                 errors=[None] * len(record.attempts),

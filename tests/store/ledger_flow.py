@@ -102,7 +102,9 @@ def amount_booked(slots: LedgerSlots) -> bool:
     return slots.amount is None
 
 
-@tool(reads=("amount",), writes=("amount", "booked"), side_effect=True)
+# the ledger deduplicates on the idempotency key, so a call whose outcome was lost in a crash
+# may be repeated (idempotent=True); tests/reliability covers writes that may not
+@tool(reads=("amount",), writes=("amount", "booked"), side_effect=True, idempotent=True)
 def book(slots: LedgerSlots, ledger: Ledger, call: ToolCallContext) -> dict[str, object]:
     """Book the amount in the ledger."""
     assert slots.amount is not None
