@@ -445,7 +445,16 @@ class SqlStore:
                     f"{key}; another runner took this turn over (raise the claim timeout, "
                     f"now {self.claim_timeout_s:g} s, above the longest turn)."
                 ) from exc.__cause__
-            raise
+            cause = exc.__cause__
+            why = _why(cause) if isinstance(cause, DBAPIError) else str(exc)
+            raise StoreError(
+                f"the session store at {self._where} could not journal the result of {tool} "
+                f"(session {session_id!r}, turn {turn}): {why}. The write itself ran and the turn "
+                "was not committed: retry the turn (or resume the session) and, since whether "
+                "the write applied is unknown, the conversation is handed off for a person to "
+                "check the backend (a tool declared idempotent=True is called again instead). "
+                + _what_to_check(self.url)
+            ) from cause
 
     def list_sessions(self, limit: int = 50) -> list[SessionSummary]:
         """Return the most recent sessions, newest first."""

@@ -199,3 +199,19 @@ def test_a_store_dropped_without_close_releases_its_connections(
         "AND pid <> pg_backend_pid()",
     )
     assert rows == [(0,)]
+
+
+def test_a_failed_journal_write_says_the_write_ran_and_what_happens_next(tmp_path: Path) -> None:
+    db = tmp_path / "cx.db"
+    store = SqlStore(db)
+    store.record_effect("k1", session_id="s", turn=1, tool="change_plan", updates={})
+    readonly = SqlStore(f"sqlite:///file:{db}?mode=ro&uri=true")
+    try:
+        with pytest.raises(StoreError) as caught:
+            readonly.record_effect("k2", session_id="s", turn=2, tool="change_plan", updates={})
+    finally:
+        readonly.close()
+        store.close()
+    message = str(caught.value)
+    assert "could not journal the result of change_plan" in message
+    assert "The write itself ran" in message and "handed off" in message
