@@ -10,6 +10,7 @@ CxflowError
 ├── StoreError               the store cannot read or write
 │   ├── SessionNotFoundError     no session with that id
 │   └── ConcurrencyError         another writer committed this session's turn first
+│       └── TurnClaimedError     (cxflow.store) another runner holds the session's pending turn
 ├── GraphvizNotFoundError    (cxflow.graph) Graphviz's `dot` is not on PATH
 ├── GraphvizRenderError      (cxflow.graph) `dot` failed or timed out
 ├── ConversationEndedError   (cxflow.session) a turn sent to a session that ended
