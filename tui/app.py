@@ -185,7 +185,7 @@ class ViewerScreen(Screen[None]):
         self.query_one("#graph-body", Static).update(render_graph(t))
         transcript = self.query_one("#transcript", Pane)
         self.query_one("#transcript-body", Static).update(
-            render_transcript(t, transcript.content_size.height)
+            render_transcript(t, transcript.content_size.height, transcript.content_size.width)
         )
         state = self.query_one("#state", Pane)
         self.query_one("#state-body", Static).update(render_state(t, state.content_size.width))

@@ -156,9 +156,12 @@ def render_graph(timeline: Timeline) -> Text:
     return Text("\n").join(lines)
 
 
-def render_transcript(timeline: Timeline, height: int | None = None) -> RenderableType:
-    """The conversation up to the selected turn: the last turns that fit `height` lines, at
-    most `TRANSCRIPT_WINDOW` (wrapping text Textual will not show costs most of a step)."""
+def render_transcript(
+    timeline: Timeline, height: int | None = None, width: int | None = None
+) -> RenderableType:
+    """The conversation up to the selected turn: the last turns that fit a pane of `height`
+    lines and `width` columns, at most `TRANSCRIPT_WINDOW` (wrapping text the pane will not
+    show costs most of a step)."""
     text = Text()
     if timeline.index < 0:
         if timeline.opening:
@@ -167,23 +170,47 @@ def render_transcript(timeline: Timeline, height: int | None = None) -> Renderab
         else:
             text.append("(no turns yet)", style="dim")
         return text
-    window = TRANSCRIPT_WINDOW if not height else max(1, min(TRANSCRIPT_WINDOW, height // 2))
-    first = max(0, timeline.index - window)
+    first = _first_shown(timeline, height, width)
     if first:
         text.append(f"… {first} earlier turns\n", style="dim")
     for i in range(first, timeline.index + 1):
-        record = timeline.records[i]
         current = i == timeline.index
         mark = "reverse " if current else ""
-        text.append(f"{record.turn:>3} ", style="dim")
-        text.append("cust ", style=mark + "bold yellow")
-        text.append(record.customer_text + "\n", style="bold" if current else "")
-        text.append("    agent ", style=mark + "bold cyan")
-        text.append(record.reply.text + "\n")
-        if record.divergences:
-            kinds = ", ".join(f"{d.fact}:{d.kind}" for d in record.divergences)
-            text.append(f"    ⚠ divergence {kinds}\n", style="bold red")
+        for label, body, style in _transcript_lines(timeline.records[i]):
+            if label is not None:
+                text.append(label, style=mark + style)
+                text.append(body + "\n", style="bold" if current and "cust" in label else "")
+            else:
+                text.append(body + "\n", style=style)
     return text
+
+
+def _transcript_lines(record: TurnRecord) -> list[tuple[str | None, str, str]]:
+    """(label, text, style) of the lines a turn shows in the transcript."""
+    lines: list[tuple[str | None, str, str]] = [
+        (f"{record.turn:>3} cust ", record.customer_text, "bold yellow"),
+        ("    agent ", record.reply.text, "bold cyan"),
+    ]
+    if record.divergences:
+        kinds = ", ".join(f"{d.fact}:{d.kind}" for d in record.divergences)
+        lines.append((None, f"    ⚠ divergence {kinds}", "bold red"))
+    return lines
+
+
+def _first_shown(timeline: Timeline, height: int | None, width: int | None) -> int:
+    """The first turn to show so that the selected one and those before it fill the pane."""
+    lowest = max(0, timeline.index - TRANSCRIPT_WINDOW)
+    if not height or not width:
+        return lowest
+    budget = height
+    first = timeline.index
+    while first >= lowest:
+        for label, body, _ in _transcript_lines(timeline.records[first]):
+            budget -= -(-(len(label or "") + len(body)) // width)  # wrapped lines, rounded up
+        if budget <= 0 or first == lowest:
+            break
+        first -= 1
+    return first
 
 
 def _cell(value: str, width: int) -> str:
