@@ -22,10 +22,10 @@ import sys
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from _machine import version
 from pydantic import BaseModel, Field, create_model
 
 from cxflow import RuleInterpreter
@@ -89,7 +89,7 @@ class Counter:
         import bpe_openai
 
         self.encoding = bpe_openai.get_encoding(ENCODING)
-        self.version = _version("bpe-openai")
+        self.version = version("bpe-openai")
         self._seen: dict[str, int] = {}
 
     def __call__(self, text: str) -> int:
@@ -716,13 +716,6 @@ def _turn_costs(model: str, side: str, f: Mapping[str, Any]) -> dict[str, Any]:
     return costs
 
 
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def results(
     played: Mapping[str, Played],
     tau2: Mapping[str, Tau2Prompt] | None,
@@ -804,7 +797,7 @@ def results(
         "seeds": list(seeds),
         "flows": {d: list(f) for d, f in DOMAINS.items()},
         "python": platform.python_version(),
-        "versions": {d: _version(d) for d in ("cxflow", "pydantic", "bpe-openai")},
+        "versions": {d: version(d) for d in ("cxflow", "pydantic", "bpe-openai")},
     }
     return r
 

@@ -34,11 +34,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import httpx2
+from _machine import cpu_model, version
 
 from cxflow import Engine
 from cxflow.flows.plan_upgrade import PlanUpgrade
@@ -368,23 +368,6 @@ def _client(url: str) -> httpx2.Client:
 # -- reporting ---------------------------------------------------------------------------------
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def results(
     figures: dict[str, dict[str, Any] | None], skipped: dict[str, str], server: str, plan: Plan
 ) -> dict[str, Any]:
@@ -411,12 +394,12 @@ def results(
         "python": platform.python_version(),
         "machine": {
             "platform": platform.platform(),
-            "cpu": _cpu_model(),
+            "cpu": cpu_model(),
             "cpu_count": os.cpu_count(),
             "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         },
         "versions": {
-            d: _version(d) for d in ("cxflow", "fastapi", "uvicorn", "httpx2", "sqlalchemy")
+            d: version(d) for d in ("cxflow", "fastapi", "uvicorn", "httpx2", "sqlalchemy")
         },
     }
 

@@ -20,9 +20,10 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from _machine import cpu_model, version
 
 from cxflow.registry import get_flow
 from cxflow.simulators import runner
@@ -208,23 +209,6 @@ def tau2_run(data_dir: Path, workers: int, first: int | None) -> dict[str, Any]:
 # -- reporting ---------------------------------------------------------------------------------
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def _target(name: str, measured: float) -> dict[str, Any]:
     direction, bound = TARGETS[name]
     met = measured >= bound if direction == "at_least" else measured < bound
@@ -260,12 +244,12 @@ def results(
     r["python"] = platform.python_version()
     r["machine"] = {
         "platform": platform.platform(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "usable_cpus": runner.default_workers(),
         "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
-    r["versions"] = {d: _version(d) for d in ("cxflow", "pydantic", "python-statemachine")}
+    r["versions"] = {d: version(d) for d in ("cxflow", "pydantic", "python-statemachine")}
     return r
 
 

@@ -26,10 +26,10 @@ import time
 import tracemalloc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
+from _machine import cpu_model, version
 from pydantic import TypeAdapter
 from statemachine import State, StateMachine
 
@@ -594,23 +594,6 @@ def p99_us(samples: list[int]) -> float:
     return round(ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)] / 1000, 1)
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def results(
     bench: Bench, plan: Plan, live: tuple[float, int], imports: dict[str, float]
 ) -> dict[str, Any]:
@@ -659,12 +642,12 @@ def results(
     r["python"] = platform.python_version()
     r["machine"] = {
         "platform": platform.platform(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
     r["versions"] = {
-        d: _version(d) for d in ("pydantic", "langgraph", "python-statemachine", "sqlalchemy")
+        d: version(d) for d in ("pydantic", "langgraph", "python-statemachine", "sqlalchemy")
     }
     return r
 

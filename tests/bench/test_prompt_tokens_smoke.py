@@ -8,7 +8,6 @@ a run pointed at an empty folder checks the second shape.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from bench_loader import load_bench
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "prompt_tokens.py"
 DOMAINS = ("telecom", "retail", "airline")
@@ -80,12 +80,7 @@ def _positive(value: object) -> bool:
 
 
 def _load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_prompt_tokens", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("prompt_tokens")
 
 
 def _check_cxflow_side(figures: dict[str, Any]) -> None:

@@ -7,12 +7,13 @@ really played, not the reliability figures themselves (tests/reliability does th
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+
+from bench_loader import load_bench
 
 from cxflow.registry import get_flow
 from cxflow.simulators.reliability.fuzz import CATEGORY, PLANS, baseline
@@ -22,12 +23,7 @@ COUNTS = ("cases", "invariant_breaks", "policy_violations", "lost_writes", "doub
 
 
 def _load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_reliability", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("reliability")
 
 
 def test_json_report_has_every_count_per_category() -> None:
