@@ -240,74 +240,17 @@ class CompromisedInterpreter:
 # -- mocked model APIs --------------------------------------------------------------------------
 
 
-def _anthropic_body(commands: list[dict[str, Any]]) -> Json:
-    return {
-        "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
-        "type": "message",
-        "role": "assistant",
-        "model": "claude-haiku-4-5",
-        "content": [
-            {
-                "type": "tool_use",
-                "id": "toolu_01A",
-                "name": "commands",
-                "input": {"commands": commands},
-            }
-        ],
-        "stop_reason": "tool_use",
-        "stop_sequence": None,
-        "usage": {
-            "input_tokens": 150,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 900,
-            "output_tokens": 40,
-        },
-    }
-
-
-def _openai_body(commands: list[dict[str, Any]]) -> Json:
-    text = json.dumps({"commands": commands})
-    return {
-        "id": "resp_68c1f0a1b1",
-        "object": "response",
-        "created_at": 1757540001,
-        "status": "completed",
-        "error": None,
-        "incomplete_details": None,
-        "instructions": None,
-        "model": "gpt-5-mini-2025-08-07",
-        "output": [
-            {
-                "id": "msg_68c1f0a1b3",
-                "type": "message",
-                "status": "completed",
-                "role": "assistant",
-                "content": [{"type": "output_text", "annotations": [], "text": text}],
-            }
-        ],
-        "parallel_tool_calls": True,
-        "tool_choice": "auto",
-        "tools": [],
-        "usage": {
-            "input_tokens": 1500,
-            "input_tokens_details": {"cached_tokens": 1280},
-            "output_tokens": 60,
-            "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": 1560,
-        },
-    }
-
-
 def llm_interpreter(provider: str, attack: Attack, strategy: str) -> Interpreter:
     """A real provider interpreter whose HTTP answers carry the attacker's commands.
 
     The mock transport reads the turn's schema from the request (the Anthropic tool's
     `input_schema`, or OpenAI's `text.format.schema`) and answers with an API-shaped body
-    holding `hostile_commands` for it.
+    holding `hostile_commands` for it (the same bodies the model-fault checks use).
     """
     import httpx2
 
     from cxflow.llm import ModelSettings
+    from cxflow.simulators.reliability._faults_model import a_message, o_response
 
     async def handle(request: httpx2.Request) -> httpx2.Response:
         sent = json.loads(request.content)
@@ -315,9 +258,10 @@ def llm_interpreter(provider: str, attack: Attack, strategy: str) -> Interpreter
             schema = sent["tools"][0]["input_schema"]
         else:
             schema = sent["text"]["format"]["schema"]
-        commands = hostile_commands(Targets.from_schema(schema), attack, strategy)
-        body = _anthropic_body(commands) if provider == "anthropic" else _openai_body(commands)
-        return httpx2.Response(200, json=body)
+        commands = {"commands": hostile_commands(Targets.from_schema(schema), attack, strategy)}
+        if provider == "anthropic":
+            return a_message(commands)
+        return o_response(json.dumps(commands))
 
     http = httpx2.AsyncClient(transport=httpx2.MockTransport(handle))
     if provider == "anthropic":
