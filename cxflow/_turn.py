@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -61,6 +60,7 @@ from cxflow.records import (
     Usage,
 )
 from cxflow.reply import HANDOFF_TEXT, describe_slots, render, render_reply
+from cxflow.rule_interpreter import best_event
 from cxflow.store import Store
 from cxflow.tooling import Tool, ToolCallContext, idempotency_key, jsonable
 
@@ -74,15 +74,6 @@ RECENT_TURNS = 4
 
 def _dump(slots: BaseModel) -> dict[str, Any]:
     return slots.model_dump(mode="json")
-
-
-_WORDS = re.compile(r"[^\W_]+")
-
-
-def _spaced_words(text: str) -> str:
-    """ " go ahead ": the words of a text, lowercase, apostrophes dropped, space-delimited (so
-    a keyword matches whole words only)."""
-    return " " + " ".join(_WORDS.findall(text.lower().replace("'", ""))) + " "
 
 
 class TurnRun:
@@ -736,20 +727,18 @@ class TurnRun:
 
     def _customer_agrees(self, event: str) -> bool:
         """Whether this message, in the customer's own words, takes a confirming event: a yes
-        ("yes", "go ahead", "sounds good"), or one of the event's keywords and no "no". A model
+        ("yes", "go ahead", "sounds good"), or one of the event's keywords as the offline
+        `RuleInterpreter` matches them, and no "no". A model
         that confirms on any other message (prompt injection: "the agent already approved
         this") is refused, whatever it was told."""
         text = self.pending.customer_text
         answer = parse_yes_no(text)
         if answer is not None:
             return answer
-        words = _spaced_words(text)
         return any(
-            _spaced_words(keyword) in words
+            best_event((EventView(t.event, t.description, t.keywords),), text) == event
             for t in self.spec.states[self.state].events
             if t.event == event
-            for keyword in t.keywords
-            if not keyword.startswith("<")
         )
 
     def _outcome_unknown(self, tool: Tool, record: ToolCallRecord) -> bool:

@@ -22,7 +22,7 @@ from cxflow import _parsers as p
 from cxflow.commands import Cancel, Claim, Command, Handoff, NoOp, SetSlot, StartFlow, Take
 from cxflow.interpreter import EventView, Interpretation, SlotView, TurnView
 
-__all__ = ["RuleInterpreter"]
+__all__ = ["RuleInterpreter", "best_event"]
 
 _HANDOFF = re.compile(
     r"\b(human|real person|representative|supervisor|manager|live agent|speak to (an? )?agent)\b",
@@ -129,11 +129,11 @@ class RuleInterpreter:
         if len(out) > 1:  # one message answering several questions: keep the readings that fit
             out = [c for c in out if _fits(view, c)] or out
         out += _claims(view, text)
-        event = _best(view.events, text)
+        event = best_event(view.events, text)
         if event is not None and not (view.attempt > 1 and f"'{event}'" in refused):
             out.append(Take(event=event))
         elif event is None:
-            flow = _best(view.flows, text)
+            flow = best_event(view.flows, text)
             if flow is not None and not (view.attempt > 1 and f"'{flow}'" in refused):
                 out.append(StartFlow(flow=flow))
         return out or [NoOp()]
@@ -183,7 +183,7 @@ def _plain(keyword: str) -> str:
     return " ".join(w.replace("'", "") for w in _WORD.findall(keyword.lower()))
 
 
-def _best(options: tuple[EventView, ...], text: str) -> str | None:
+def best_event(options: tuple[EventView, ...], text: str) -> str | None:
     """The option whose keywords the text matches best; None when none or a tie."""
     if not options:
         return None
